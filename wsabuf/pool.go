@@ -1,0 +1,176 @@
+package wsabuf
+
+import (
+	"math/bits"
+	"sync"
+
+	"go.uber.org/atomic"
+)
+
+// Size classes of a Pool: powers of two from 1<<minShift to 1<<maxShift bytes.
+// Larger requests are allocated exactly and never pooled, so one huge buffer
+// cannot pin memory in the pool (as Go's internal/poll refuses to pool huge
+// WSABUF arrays).
+const (
+	minShift = 6  // 64 B
+	maxShift = 20 // 1 MiB
+	classes  = maxShift - minShift + 1
+)
+
+// PoolConfig tunes a Pool. The zero value is a pool without a limit.
+type PoolConfig struct {
+	// Limit caps the bytes handed out and not yet released; 0 means no cap.
+	// Get past the cap fails with ErrExhausted.
+	Limit int64
+	// Poison overwrites a buffer's bytes with 0xDB when its last reference is
+	// released, so a use after release shows up as corrupt data instead of
+	// silently reading another user's bytes. For tests and debugging.
+	Poison bool
+}
+
+// Pool hands out reference-counted byte buffers in size classes. It is safe
+// for use by many goroutines. The zero value is not usable: call NewPool.
+type Pool struct {
+	cfg     PoolConfig
+	inUse   atomic.Int64 // bytes handed out and not released
+	classes [classes]sync.Pool
+}
+
+// NewPool returns a pool configured by cfg.
+func NewPool(cfg PoolConfig) *Pool {
+	return &Pool{cfg: cfg}
+}
+
+// defaultPool serves Get and the receive paths that are given no pool.
+var defaultPool = NewPool(PoolConfig{})
+
+// Default returns the process-wide pool used where no pool is configured.
+func Default() *Pool { return defaultPool }
+
+// InUse reports the bytes handed out by p and not yet released.
+func (p *Pool) InUse() int64 { return p.inUse.Load() }
+
+// class returns the size-class index for n bytes, or -1 if n is not pooled.
+func class(n int) int {
+	if n <= 1<<minShift {
+		return 0
+	}
+	if n > 1<<maxShift {
+		return -1
+	}
+	return bits.Len(uint(n-1)) - minShift
+}
+
+// Get returns a Buf of length n holding one reference. Its bytes are not
+// zeroed. Get fails with ErrExhausted if the pool's limit would be passed.
+func (p *Pool) Get(n int) (*Buf, error) {
+	if n < 0 {
+		panic("wsabuf: Get of a negative size")
+	}
+	c := class(n)
+	size := n
+	if c >= 0 {
+		size = 1 << (c + minShift)
+	}
+	if p.cfg.Limit > 0 {
+		if p.inUse.Add(int64(size)) > p.cfg.Limit {
+			p.inUse.Sub(int64(size))
+			return nil, ErrExhausted
+		}
+	} else {
+		p.inUse.Add(int64(size))
+	}
+	var b *Buf
+	if c >= 0 {
+		if v := p.classes[c].Get(); v != nil {
+			b = v.(*Buf)
+		}
+	}
+	if b == nil {
+		b = &Buf{mem: make([]byte, size), pool: p, class: int8(c)}
+	}
+	b.b = b.mem[:n]
+	b.refs.Store(1)
+	return b, nil
+}
+
+// put returns b's memory to the pool after its last release.
+func (p *Pool) put(b *Buf) {
+	if p.cfg.Poison {
+		for i := range b.mem {
+			b.mem[i] = 0xDB
+		}
+	}
+	p.inUse.Sub(int64(len(b.mem)))
+	b.b = nil
+	if b.class >= 0 {
+		p.classes[b.class].Put(b)
+	}
+}
+
+// Buf is a pooled, reference-counted byte buffer. The holder of a reference
+// may read and (if it is the only holder) write Bytes until it calls Release.
+// A send that is given a Buf to hold keeps one reference until its completion.
+//
+// Misuse panics where it is certain (a release past zero); a use after the
+// last release is reported by Err as ErrReleased until the pool hands the
+// same Buf out again.
+type Buf struct {
+	b     []byte
+	mem   []byte
+	refs  atomic.Int32
+	pool  *Pool
+	class int8
+}
+
+// Bytes returns the buffer's bytes (length as requested from Get, or as set
+// by Truncate). It returns nil once the last reference is released.
+func (b *Buf) Bytes() []byte { return b.b }
+
+// Len reports len(b.Bytes()).
+func (b *Buf) Len() int { return len(b.b) }
+
+// Truncate shortens the buffer to n bytes, for a reader that filled less
+// than it asked for. It panics if n is out of range.
+func (b *Buf) Truncate(n int) {
+	if n < 0 || n > len(b.b) {
+		panic("wsabuf: Truncate out of range")
+	}
+	b.b = b.b[:n]
+}
+
+// Refs reports the number of references held (0 once released).
+func (b *Buf) Refs() int { return int(b.refs.Load()) }
+
+// Err reports ErrReleased if b has no reference left, nil otherwise.
+func (b *Buf) Err() error {
+	if b.refs.Load() <= 0 {
+		return ErrReleased
+	}
+	return nil
+}
+
+// Retain adds n references, one for each further holder (a broadcast to n
+// more sockets), and returns b. It panics if b is already released.
+func (b *Buf) Retain(n int) *Buf {
+	for {
+		r := b.refs.Load()
+		if r <= 0 {
+			panic("wsabuf: Retain of a released Buf")
+		}
+		if b.refs.CompareAndSwap(r, r+int32(n)) {
+			return b
+		}
+	}
+}
+
+// Release drops one reference; the last one returns the memory to its pool.
+// It panics on a release past zero, which is always a caller bug.
+func (b *Buf) Release() {
+	switch r := b.refs.Dec(); {
+	case r == 0:
+		b.pool.put(b)
+	case r < 0:
+		panic("wsabuf: Release of a released Buf")
+	}
+}
