@@ -1,0 +1,102 @@
+package actor
+
+import (
+	"net"
+
+	protoactor "github.com/asynkron/protoactor-go/actor"
+
+	"github.com/overlapio/overlap/wsabuf"
+)
+
+// Releaser is something a send holds until its completion and then
+// releases: a *wsabuf.Buf, typically. If it also has an Err method (as
+// *wsabuf.Buf does), a non-nil Err at submit fails the send with ErrFault.
+type Releaser interface{ Release() }
+
+// Send asks a socket actor to send Buffers: the WSASend call as a message.
+// Deliver it with ctx.Send or ctx.Request to the socket's PID, or pass it to
+// Socket.Send.
+//
+// Ownership: the socket copies the Buffers array (the slice headers) when the
+// send is submitted, so the caller may reuse the array at once; the bytes
+// themselves belong to the system until the completion, and must not be
+// changed before it. A completion means the kernel has taken the bytes (they
+// are reusable), not that the peer has received them.
+type Send struct {
+	Buffers wsabuf.Buffers
+	Flags   Flags
+	// Overlapped, if set, is completed with this send's result; it must not
+	// be pending.
+	Overlapped *Overlapped
+	// ReplyTo receives the *Completion message. When nil, the sender of a
+	// ctx.Request gets it; a plain ctx.Send with no Overlapped and no ReplyTo
+	// asks for no completion message.
+	ReplyTo *protoactor.PID
+	// Hold is released after the completion: the pooled buffer a broadcast or
+	// an echo sends from.
+	Hold Releaser
+	// Tag is returned in the Completion, for the caller's bookkeeping.
+	Tag any
+}
+
+// Completion reports the end of one send, exactly once per send: its bytes
+// and its error (nil on success). Completions of one socket are delivered in
+// submission order.
+type Completion struct {
+	Socket     *protoactor.PID
+	Overlapped *Overlapped
+	Tag        any
+	Bytes      int
+	Err        error
+}
+
+// Connected is the first message a socket's handler receives after Started:
+// the socket is open and this is its handle.
+type Connected struct {
+	Socket *Socket
+}
+
+// Received carries bytes read from the socket to its handler, in order.
+// Data is a pooled buffer the handler owns: release it when done, or hand it
+// to a Send as Hold so it is released after the send completes. From is the
+// peer of a datagram on an unconnected socket, nil otherwise.
+type Received struct {
+	Socket *Socket
+	Data   *wsabuf.Buf
+	From   net.Addr
+}
+
+// Closed is the last socket message a handler receives: the connection is
+// gone and every send has completed. Err is nil for a local, graceful close.
+// The socket actor stops after its handler has processed Closed.
+type Closed struct {
+	Socket *Socket
+	Err    error
+}
+
+// Unwritable tells the socket's watermark target that the bytes queued on
+// the socket reached the high watermark: stop sending until Writable.
+type Unwritable struct {
+	Socket  *Socket
+	Pending int
+}
+
+// Writable tells the socket's watermark target that the queued bytes fell to
+// the low watermark after an Unwritable.
+type Writable struct {
+	Socket  *Socket
+	Pending int
+}
+
+// Shutdown asks the socket to half-close after every earlier send: the
+// message form of Socket.Shutdown.
+type Shutdown struct{}
+
+// Close asks the socket to close: gracefully (every earlier send is
+// delivered to the kernel first, within the linger time) or, with Abort,
+// at once with pending sends completing with ErrOperationAborted.
+type Close struct{ Abort bool }
+
+// Flush aborts the sends queued on the socket that have not started (the
+// SIO_FLUSH ioctl): they complete with ErrOperationAborted and 0 bytes.
+type Flush struct{}

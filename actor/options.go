@@ -1,0 +1,70 @@
+package actor
+
+import (
+	"time"
+
+	protoactor "github.com/asynkron/protoactor-go/actor"
+
+	"github.com/overlapio/overlap/wsabuf"
+)
+
+// Options configures the sockets of a listener or a dial. The zero value
+// takes the defaults below.
+type Options struct {
+	// MaxPendingSends caps the sends queued on one socket and not yet
+	// completed; past it a send fails at once with ErrWouldBlock and nothing
+	// is queued. Default 65,536.
+	MaxPendingSends int
+	// MaxPendingBytes caps their bytes the same way. A single send larger
+	// than the cap is still accepted when nothing else is pending, so that
+	// every size can be sent. Default 4 MiB.
+	MaxPendingBytes int
+	// HighWatermark and LowWatermark bound the pending bytes between an
+	// Unwritable and the following Writable message. Defaults: half of
+	// MaxPendingBytes and a quarter of it.
+	HighWatermark, LowWatermark int
+	// WatermarkTo receives Writable and Unwritable; default the socket's own
+	// handler.
+	WatermarkTo *protoactor.PID
+	// Linger bounds a graceful close: sends not handed to the kernel by then
+	// complete with ErrOperationAborted and the connection is reset.
+	// Default 30 s.
+	Linger time.Duration
+	// SendTimeout bounds a blocking send (SO_SNDTIMEO); 0 means no timeout.
+	SendTimeout time.Duration
+	// ReadPool supplies the buffers of Received messages; default
+	// wsabuf.Default().
+	ReadPool *wsabuf.Pool
+	// MaxUnreleasedRead pauses reading while the handler holds this many
+	// received bytes it has not released, so inbound memory is bounded;
+	// reading resumes once they are released. 0 means no limit.
+	MaxUnreleasedRead int
+	// Throughput is how many messages a socket's handler processes before it
+	// yields the event loop to other sockets. Default 256.
+	Throughput int
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxPendingSends <= 0 {
+		o.MaxPendingSends = 1 << 16
+	}
+	if o.MaxPendingBytes <= 0 {
+		o.MaxPendingBytes = 4 << 20
+	}
+	if o.HighWatermark <= 0 {
+		o.HighWatermark = o.MaxPendingBytes / 2
+	}
+	if o.LowWatermark <= 0 || o.LowWatermark > o.HighWatermark {
+		o.LowWatermark = o.HighWatermark / 2
+	}
+	if o.Linger <= 0 {
+		o.Linger = 30 * time.Second
+	}
+	if o.ReadPool == nil {
+		o.ReadPool = wsabuf.Default()
+	}
+	if o.Throughput <= 0 {
+		o.Throughput = 256
+	}
+	return o
+}

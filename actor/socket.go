@@ -1,0 +1,127 @@
+package actor
+
+import (
+	"net"
+	"sync"
+	"time"
+
+	protoactor "github.com/asynkron/protoactor-go/actor"
+	"go.uber.org/atomic"
+)
+
+// Socket is the handle of one socket actor: a connected stream or datagram
+// socket whose sends are serialised by the actor's mailbox and written by the
+// connection's event loop. Any goroutine or actor may use it.
+//
+// The socket actor is also the connection's handler: the user's actor,
+// spawned from the Props given to the transport, receives Connected,
+// Received, Completion, Writable, Unwritable and Closed messages, and its
+// Receive runs on the connection's event loop. A handler that blocks stalls
+// every connection of that loop: hand slow work to other actors.
+//
+// State ownership, by field group below: immutable after creation; guarded by
+// mu (the submit side, shared by all senders); owned by the writer (the
+// event loop, or after the connection closed the goroutine holding the
+// mailbox); atomics readable anywhere.
+type Socket struct {
+	// Immutable after NewSocket.
+	sys  *System
+	conn Conn
+	info ConnInfo
+	opts Options
+	pid  *protoactor.PID
+
+	// Scheduling: which goroutine processes the mailbox. See socket_mailbox.go.
+	status   atomic.Int32 // mbIdle or mbRunning
+	ticket   atomic.Bool  // a loop task is queued and unclaimed
+	detached atomic.Bool  // the event loop is gone; runs happen on goroutines
+	inRun    atomic.Bool  // the loop is inside process (for SendFrom)
+	holding  atomic.Bool  // set until Start: posts only queue
+	loopTask func()
+
+	// Guarded by mu.
+	mu         sync.Mutex
+	sysq       []any
+	userq      msgQueue
+	in         []sendOp // submitted, not yet taken by the writer
+	refused    *Error   // non-nil: new sends fail with it (closing or closed)
+	shut       bool     // Shutdown requested: new sends fail with ErrShutdown
+	suspended  bool     // protoactor SuspendMailbox
+	pendingCnt int      // sends submitted and not completed
+
+	// Atomics readable anywhere.
+	pendingBytes atomic.Int64
+	msgs         atomic.Int32 // system and user messages queued
+	sends        atomic.Int32 // len(in)
+	blocking     atomic.Bool  // a blocking send is running
+	unreleased   atomic.Int64 // received bytes the handler holds
+
+	// Owned by the writer.
+	invoker      protoactor.MessageInvoker
+	act          []sendOp // taken from in; act[head:] are unfinished
+	head         int
+	spare        []sendOp
+	wv           [][]byte
+	waitWritable bool
+	connClosed   bool
+	closing      bool // a graceful close is queued
+	stopped      bool // the actor has stopped
+	unwritable   bool
+	readPaused   bool
+	linger       *time.Timer
+	closeErr     error
+}
+
+const (
+	mbIdle int32 = iota
+	mbRunning
+)
+
+// PID returns the socket actor's PID: send it Send, Shutdown, Close and
+// Flush messages, or anything the handler understands.
+func (s *Socket) PID() *protoactor.PID { return s.pid }
+
+// LocalAddr returns the socket's local address.
+func (s *Socket) LocalAddr() net.Addr { return s.info.LocalAddr }
+
+// RemoteAddr returns the peer's address, nil for an unconnected datagram
+// socket.
+func (s *Socket) RemoteAddr() net.Addr { return s.info.RemoteAddr }
+
+// Info describes the underlying connection.
+func (s *Socket) Info() ConnInfo { return s.info }
+
+// MaxMsgSize reports the largest datagram a send may carry (the
+// SO_MAX_MSG_SIZE query); 0 for stream sockets, which have no limit.
+func (s *Socket) MaxMsgSize() int {
+	if !s.info.Datagram {
+		return 0
+	}
+	return s.info.MaxMsgSize
+}
+
+// Pending reports the sends and bytes queued on the socket and not yet
+// completed.
+func (s *Socket) Pending() (sends, bytes int) {
+	s.mu.Lock()
+	sends = s.pendingCnt
+	s.mu.Unlock()
+	return sends, int(s.pendingBytes.Load())
+}
+
+// NewSocket spawns the socket actor for conn from props (the user's handler,
+// whose mailbox and dispatcher are replaced by the socket's own) and returns
+// its handle and the endpoint the transport drives. Call it on conn's event
+// loop, then Endpoint.Start.
+func NewSocket(sys *System, conn Conn, props *protoactor.Props, opts Options) (*Socket, *Endpoint, error) {
+	if sys == nil || !sys.Running() {
+		return nil, nil, ErrNotInitialised
+	}
+	s := &Socket{sys: sys, conn: conn, info: conn.Info(), opts: opts.withDefaults()}
+	s.holding.Store(true)
+	s.loopTask = s.runLoopTask
+	p := props.Clone(protoactor.WithMailbox(func() protoactor.Mailbox { return (*socketMailbox)(s) }))
+	s.pid = sys.Actors.Root.SpawnPrefix(p, "socket")
+	sys.sockets.Store(s.pid.Id, s)
+	return s, (*Endpoint)(s), nil
+}

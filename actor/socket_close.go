@@ -1,0 +1,221 @@
+package actor
+
+import (
+	"time"
+)
+
+// Shutdown half-closes the socket for sending (shutdown SD_SEND) after every
+// send submitted before it; later sends fail with ErrShutdown and nothing is
+// sent. Datagram sockets are not half-closed, but refuse later sends the same
+// way.
+func (s *Socket) Shutdown() error {
+	if !s.sys.Running() {
+		return ErrNotInitialised
+	}
+	return s.enqueueControl(sendOp{kind: opShutdown}, nil)
+}
+
+// Close closes the socket gracefully: every send submitted before it is
+// handed to the kernel, then the connection is closed, and the handler gets
+// Closed. Sends submitted after Close fail with ErrNotSock. If the sends
+// cannot be written within the Linger time (a peer that stopped reading),
+// the rest complete with ErrOperationAborted and the connection is reset.
+func (s *Socket) Close() error {
+	if !s.sys.Running() {
+		return ErrNotInitialised
+	}
+	err := s.enqueueControl(sendOp{kind: opClose}, ErrNotSock)
+	if err == nil {
+		// The timer is the linger bound; the loop stops it when the
+		// connection closes first.
+		t := time.AfterFunc(s.opts.Linger, func() { _ = s.conn.Post(s.lingerExpired) })
+		s.mu.Lock()
+		s.linger = t
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// Abort closes the socket at once (an abortive close): pending sends complete
+// with ErrOperationAborted and the bytes they did send, unsent bytes are
+// discarded and the connection is reset.
+func (s *Socket) Abort() error {
+	if !s.sys.Running() {
+		return ErrNotInitialised
+	}
+	return s.enqueueControl(sendOp{kind: opAbort}, ErrNotSock)
+}
+
+// Flush aborts the sends submitted before it that have not started (the
+// SIO_FLUSH ioctl): they complete with ErrOperationAborted and 0 bytes. A
+// send already partly written goes on, so the stream stays whole.
+func (s *Socket) Flush() error {
+	if !s.sys.Running() {
+		return ErrNotInitialised
+	}
+	return s.enqueueControl(sendOp{kind: opFlush}, nil)
+}
+
+// flushQueue is Flush on the writer's side.
+func (s *Socket) flushQueue() {
+	keep := s.head
+	for i := s.head; i < len(s.act); i++ {
+		op := &s.act[i]
+		if op.kind == opData && op.sent == 0 && op.size > 0 || op.kind == opData && op.size == 0 {
+			s.completeOp(op, 0, ErrOperationAborted)
+			op.clear()
+			continue
+		}
+		s.act[keep] = *op
+		keep++
+	}
+	for i := keep; i < len(s.act); i++ {
+		s.act[i].clear()
+	}
+	s.act = s.act[:keep]
+}
+
+// cancel withdraws the blocking send whose Overlapped is ov: unstarted, it is
+// removed; started, the connection is reset (the stream is indeterminate).
+func (s *Socket) cancel(ov *Overlapped, cause error) {
+	for i := s.head; i < len(s.act); i++ {
+		op := &s.act[i]
+		if op.ov != ov {
+			continue
+		}
+		if op.sent == 0 {
+			s.completeOp(op, 0, cause)
+			copy(s.act[i:], s.act[i+1:])
+			s.act[len(s.act)-1].clear()
+			s.act = s.act[:len(s.act)-1]
+			return
+		}
+		s.completeOp(op, op.sent, cause)
+		op.kind = opShutdown // completed; keep the slot inert until the reset below
+		op.ov, op.hold, op.replyTo = nil, nil, nil
+		s.abortAll(ErrOperationAborted, nil)
+		s.closeConn(true)
+		return
+	}
+	// Already completed (or never queued): nothing to withdraw.
+}
+
+// lingerExpired runs on the loop when a graceful close has waited Linger.
+func (s *Socket) lingerExpired() {
+	if s.connClosed {
+		return
+	}
+	s.abortAll(ErrOperationAborted, nil)
+	s.closeConn(true)
+}
+
+// fail ends the connection after a write error: every pending send completes
+// with err.
+func (s *Socket) fail(err error) {
+	s.abortAll(err, nil)
+	s.closeConn(true)
+}
+
+// closeConn closes the connection; the transport calls Endpoint.Closed,
+// possibly from inside this call.
+func (s *Socket) closeConn(abort bool) {
+	if s.connClosed {
+		return
+	}
+	if err := s.conn.Close(abort); err != nil {
+		s.sys.Logger.Debug("overlap: close", "socket", s.pid.Id, "err", err)
+	}
+}
+
+// abortAll completes every pending send, queued or partly written, with err
+// (and the bytes it did send), and refuses later ones with refuse (or
+// ErrNotSock).
+func (s *Socket) abortAll(err error, refuse *Error) {
+	if refuse == nil {
+		refuse = ErrNotSock
+	}
+	s.mu.Lock()
+	if s.refused == nil || s.refused == ErrNotSock {
+		s.refused = refuse
+	}
+	in := s.in
+	s.in = nil
+	s.sends.Store(0)
+	s.mu.Unlock()
+	for i := s.head; i < len(s.act); i++ {
+		op := &s.act[i]
+		s.completeOp(op, op.sent, err)
+	}
+	for i := range in {
+		op := &in[i]
+		switch op.kind {
+		case opData:
+			s.completeOp(op, 0, err)
+		case opCancel:
+			// The cancelled send is completed above or earlier.
+		}
+	}
+	s.resetAct()
+	s.waitWritable = false
+}
+
+// closedErr is what a send that meets a closed connection completes with.
+func (s *Socket) closedErr() error {
+	if s.closeErr != nil {
+		return s.closeErr
+	}
+	return ErrOperationAborted
+}
+
+// Closed reports that the connection is gone (err is nil for a local close).
+// Pending sends complete with the matching error, the handler gets Closed,
+// and the socket stops using the event loop.
+func (e *Endpoint) Closed(err error) {
+	s := (*Socket)(e)
+	if s.connClosed {
+		return
+	}
+	s.connClosed = true
+	var kind error = ErrOperationAborted
+	if err != nil {
+		kind = wrapOS("wsasend", err)
+	}
+	s.closeErr = kind
+	s.abortAll(kind, ErrNotSock)
+	s.mu.Lock()
+	if s.linger != nil {
+		s.linger.Stop()
+	}
+	stopped := s.stopped
+	s.mu.Unlock()
+	s.sys.sockets.Delete(s.pid.Id)
+	if !stopped {
+		s.postUser(&Closed{Socket: s, Err: err})
+	}
+	// From now on the mailbox runs on goroutines. If a loop task is queued
+	// and unclaimed, it may never run (the loop may be stopping): take it.
+	s.detached.Store(true)
+	if s.inRun.Load() {
+		return // process is on the stack below us and will see the messages
+	}
+	if s.ticket.CompareAndSwap(true, false) || s.status.CompareAndSwap(mbIdle, mbRunning) {
+		s.process(true)
+	}
+}
+
+// actorStopped runs when the socket's actor has stopped (its owner stopped
+// it, or its parent did): pending sends are cancelled with
+// ErrOperationAborted and the connection is closed.
+func (s *Socket) actorStopped(onLoop bool) {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+	s.sys.sockets.Delete(s.pid.Id)
+	if !onLoop {
+		// Off the loop the connection is already closed (or closing, and
+		// Closed will abort what is pending).
+		return
+	}
+	s.abortAll(ErrOperationAborted, ErrNotSock)
+	s.closeConn(false)
+}

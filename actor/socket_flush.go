@@ -1,0 +1,331 @@
+package actor
+
+import (
+	"errors"
+	"syscall"
+
+	"github.com/overlapio/overlap/wsabuf"
+)
+
+// The writer: runs on the connection's event loop only. It takes the
+// submitted operations, gathers consecutive sends into one writev of up to
+// wsabuf.MaxIOV segments, completes each send with its own byte count, and
+// waits for writability after a partial write.
+
+// take moves submitted operations to the writer's queue, acting at once on
+// the ones that act on the queue itself (flush, abort, cancel, try).
+func (s *Socket) take() {
+	s.mu.Lock()
+	in := s.in
+	if len(in) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.in = s.spare[:0]
+	s.sends.Store(0)
+	s.mu.Unlock()
+
+	for i := range in {
+		op := &in[i]
+		switch op.kind {
+		case opFlush:
+			s.flushQueue()
+		case opAbort:
+			s.abortAll(ErrOperationAborted, nil)
+			s.closeConn(true)
+		case opCancel:
+			s.cancel(op.ov, op.cause)
+		default:
+			switch {
+			case s.connClosed:
+				s.completeOp(op, op.sent, s.closedErr())
+			case op.try && (s.head < len(s.act) || s.waitWritable):
+				s.completeOp(op, 0, ErrWouldBlock)
+			default:
+				s.act = append(s.act, *op)
+			}
+		}
+		op.clear()
+	}
+	s.spare = in[:0]
+}
+
+// flush writes what it can of the queued sends. It stops at a partial write
+// (and waits for Writable), at a graceful close, or when the queue is empty.
+func (s *Socket) flush() {
+	if s.connClosed {
+		return
+	}
+	s.take()
+	if !s.waitWritable {
+		s.writeQueued()
+	}
+	if s.head == len(s.act) {
+		s.resetAct()
+	}
+	s.checkWatermarks()
+}
+
+// writeQueued is flush's loop over the writer's queue.
+func (s *Socket) writeQueued() {
+	for s.head < len(s.act) && !s.waitWritable && !s.connClosed {
+		op := &s.act[s.head]
+		switch op.kind {
+		case opShutdown:
+			err := s.conn.ShutdownWrite()
+			s.head++
+			if err != nil {
+				s.fail(wrapOS("shutdown", err))
+			}
+		case opClose:
+			s.head++
+			s.closeConn(false)
+		case opData:
+			switch {
+			case s.info.Datagram:
+				if !s.writeDatagram() {
+					return // the message's last piece has not come yet
+				}
+			case op.flags != 0 || op.try:
+				s.writeOne(op)
+			default:
+				s.writeGather()
+			}
+		}
+	}
+}
+
+// writeGather writes consecutive plain sends with one writev and completes
+// the ones it finished.
+func (s *Socket) writeGather() {
+	wv, total := s.wv[:0], 0
+	for i := s.head; i < len(s.act) && len(wv) < wsabuf.MaxIOV; i++ {
+		op := &s.act[i]
+		if op.kind != opData || op.flags != 0 || op.try {
+			break
+		}
+		var n int
+		wv, n = op.appendUnsent(wv, wsabuf.MaxIOV)
+		total += n
+	}
+	n, err := 0, error(nil)
+	if total > 0 {
+		n, err = s.writev(wv)
+	}
+	clear(wv)
+	s.wv = wv[:0]
+	s.advance(n)
+	s.afterWrite(n, total, err)
+}
+
+// writeOne writes a send that cannot share a writev: one with flags (MSG_OOB
+// goes out after everything before it, which the queue order guarantees),
+// or a TrySend that must not wait.
+func (s *Socket) writeOne(op *sendOp) {
+	wv, total := op.appendUnsent(s.wv[:0], wsabuf.MaxIOV)
+	var n int
+	var err error
+	if total > 0 {
+		if op.flags != 0 {
+			n, err = s.conn.SendMsg(wv, op.flags&(MsgOOB|MsgDontRoute))
+		} else {
+			n, err = s.writev(wv)
+		}
+		if n < 0 {
+			n = 0
+		}
+	}
+	clear(wv)
+	s.wv = wv[:0]
+	if op.try {
+		op.sent += n
+		s.head++
+		switch {
+		case err != nil && !errors.Is(err, syscall.EAGAIN):
+			s.completeOp(op, op.sent, wrapOS("wsasend", err))
+			s.fail(wrapOS("wsasend", err))
+		case op.sent < op.size:
+			s.completeOp(op, op.sent, ErrWouldBlock)
+		default:
+			s.completeOp(op, op.sent, nil)
+		}
+		return
+	}
+	s.advance(n)
+	s.afterWrite(n, total, err)
+}
+
+// writeDatagram sends the message at the head of the queue: one send, or
+// the MsgPartial pieces up to and including the first send without the flag,
+// as one datagram. It reports false, having done nothing, while the
+// message's last piece has not been submitted; flush runs again when it is.
+func (s *Socket) writeDatagram() bool {
+	end, total := s.head, 0
+	for ; end < len(s.act); end++ {
+		op := &s.act[end]
+		total += op.size
+		if op.flags&MsgPartial == 0 {
+			break
+		}
+	}
+	if end == len(s.act) {
+		return false
+	}
+	var err error
+	if s.info.MaxMsgSize > 0 && total > s.info.MaxMsgSize {
+		err = ErrMsgSize
+	} else {
+		wv := s.wv[:0]
+		for i := s.head; i <= end; i++ {
+			wv, _ = s.act[i].appendUnsent(wv, 1<<30)
+		}
+		if len(wv) > wsabuf.MaxIOV {
+			err = ErrMsgSize
+		} else {
+			var n int
+			n, err = s.conn.SendMsg(wv, s.act[end].flags&MsgDontRoute)
+			if errors.Is(err, syscall.EAGAIN) {
+				clear(wv)
+				s.wv = wv[:0]
+				s.awaitWritable()
+				return true
+			}
+			if err == nil && n != total {
+				err = ErrMsgSize // a datagram goes whole or not at all
+			}
+			if err != nil {
+				err = wrapOS("wsasend", err)
+			}
+		}
+		clear(wv)
+		s.wv = wv[:0]
+	}
+	for i := s.head; i <= end; i++ {
+		op := &s.act[i]
+		if err != nil {
+			s.completeOp(op, 0, err)
+		} else {
+			s.completeOp(op, op.size, nil)
+		}
+	}
+	s.head = end + 1
+	if err != nil && !errors.Is(err, ErrMsgSize) {
+		s.fail(err)
+	}
+	return true
+}
+
+// writev writes through the transport, with the test hook.
+func (s *Socket) writev(wv [][]byte) (int, error) {
+	n, err := s.conn.Writev(wv)
+	if n < 0 {
+		n = 0
+	}
+	return n, err
+}
+
+// advance completes the sends the last write finished and records partial
+// progress on the next one.
+func (s *Socket) advance(n int) {
+	for s.head < len(s.act) {
+		op := &s.act[s.head]
+		if op.kind != opData {
+			return
+		}
+		rest := op.size - op.sent
+		if n < rest {
+			if n == 0 && rest > 0 {
+				return
+			}
+			op.sent += n
+			return
+		}
+		n -= rest
+		op.sent = op.size
+		s.head++
+		s.completeOp(op, op.size, nil)
+		if n == 0 {
+			// Zero-byte sends right behind complete in order too.
+			for s.head < len(s.act) && s.act[s.head].kind == opData && s.act[s.head].size == 0 {
+				s.completeOp(&s.act[s.head], 0, nil)
+				s.head++
+			}
+			return
+		}
+	}
+}
+
+// afterWrite handles the outcome of a write of total bytes that took n.
+func (s *Socket) afterWrite(n, total int, err error) {
+	switch {
+	case err == nil && n >= total:
+	case err == nil || errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR):
+		s.awaitWritable()
+	default:
+		s.fail(wrapOS("wsasend", err))
+	}
+}
+
+// awaitWritable parks the writer until the transport reports Writable.
+func (s *Socket) awaitWritable() {
+	s.waitWritable = true
+	if err := s.conn.AwaitWritable(); err != nil {
+		s.waitWritable = false
+		s.fail(wrapOS("wsasend", err))
+	}
+}
+
+// resetAct empties the writer's queue, keeping its storage.
+func (s *Socket) resetAct() {
+	for i := range s.act {
+		s.act[i].clear()
+	}
+	s.act, s.head = s.act[:0], 0
+}
+
+// completeOp ends one send: counters, hold, Overlapped, message.
+func (s *Socket) completeOp(op *sendOp, n int, err error) {
+	if op.kind != opData {
+		return
+	}
+	s.mu.Lock()
+	s.pendingCnt--
+	s.mu.Unlock()
+	s.pendingBytes.Sub(int64(op.size))
+	if op.replyTo != nil && op.replyTo.Equal(s.pid) && !s.stopped {
+		// A completion for the socket's own handler: queue it directly.
+		if op.hold != nil {
+			op.hold.Release()
+		}
+		if op.ov != nil {
+			op.ov.complete(n, err)
+		}
+		s.postUser(&Completion{Socket: s.pid, Overlapped: op.ov, Tag: op.tag, Bytes: n, Err: err})
+		return
+	}
+	s.sys.complete(s.pid, op, n, err)
+}
+
+// checkWatermarks tells the watermark target when the pending bytes cross
+// the high watermark, and again when they fall back to the low one.
+func (s *Socket) checkWatermarks() {
+	pb := int(s.pendingBytes.Load())
+	switch {
+	case !s.unwritable && pb >= s.opts.HighWatermark:
+		s.unwritable = true
+		s.notify(&Unwritable{Socket: s, Pending: pb})
+	case s.unwritable && pb <= s.opts.LowWatermark:
+		s.unwritable = false
+		s.notify(&Writable{Socket: s, Pending: pb})
+	}
+}
+
+func (s *Socket) notify(msg any) {
+	if to := s.opts.WatermarkTo; to != nil && !to.Equal(s.pid) {
+		s.sys.Actors.Root.Send(to, msg)
+		return
+	}
+	if !s.stopped {
+		s.postUser(msg)
+	}
+}

@@ -1,0 +1,298 @@
+package actor
+
+import (
+	"net"
+
+	protoactor "github.com/asynkron/protoactor-go/actor"
+
+	"github.com/overlapio/overlap/wsabuf"
+)
+
+// socketMailbox is the socket seen as its actor's protoactor mailbox. It
+// intercepts the socket's own messages (Send, Shutdown, Close, Flush) as they
+// are posted, in the sender's goroutine, so a Send's buffer array is captured
+// before the sender can reuse it; everything else is queued for the handler.
+//
+// The mailbox is processed on the connection's event loop: by a loop task
+// (Conn.Post) when a sender finds it idle, or inline when the loop itself
+// delivers received bytes. After the connection closes ("detached") it is
+// processed on goroutines, like protoactor's default dispatcher.
+type socketMailbox Socket
+
+var _ protoactor.Mailbox = (*socketMailbox)(nil)
+
+// PostUserMessage implements protoactor.Mailbox.
+func (m *socketMailbox) PostUserMessage(msg any) {
+	s := (*Socket)(m)
+	inner, sender := msg, (*protoactor.PID)(nil)
+	if env, ok := msg.(*protoactor.MessageEnvelope); ok {
+		inner, sender = env.Message, env.Sender
+	}
+	switch v := inner.(type) {
+	case *Send:
+		_ = s.submit(v, sender)
+		return
+	case *Shutdown:
+		_ = s.Shutdown()
+		return
+	case *Close:
+		if v.Abort {
+			_ = s.Abort()
+		} else {
+			_ = s.Close()
+		}
+		return
+	case *Flush:
+		_ = s.Flush()
+		return
+	}
+	s.postUser(msg)
+	s.schedule()
+}
+
+// PostSystemMessage implements protoactor.Mailbox.
+func (m *socketMailbox) PostSystemMessage(msg any) {
+	s := (*Socket)(m)
+	s.mu.Lock()
+	s.sysq = append(s.sysq, msg)
+	s.msgs.Inc()
+	s.mu.Unlock()
+	s.schedule()
+}
+
+// RegisterHandlers implements protoactor.Mailbox. The dispatcher is ignored:
+// the socket's mailbox always runs on its event loop.
+func (m *socketMailbox) RegisterHandlers(invoker protoactor.MessageInvoker, _ protoactor.Dispatcher) {
+	m.invoker = invoker
+}
+
+// Start implements protoactor.Mailbox.
+func (m *socketMailbox) Start() {}
+
+// UserMessageCount implements protoactor.Mailbox.
+func (m *socketMailbox) UserMessageCount() int {
+	s := (*Socket)(m)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.userq.len()
+}
+
+// postUser queues a message for the handler without scheduling.
+func (s *Socket) postUser(msg any) {
+	s.mu.Lock()
+	s.userq.push(msg)
+	s.msgs.Inc()
+	s.mu.Unlock()
+}
+
+// schedule makes sure someone processes the mailbox.
+func (s *Socket) schedule() {
+	if s.holding.Load() || !s.status.CompareAndSwap(mbIdle, mbRunning) {
+		return
+	}
+	s.dispatch()
+}
+
+// dispatch hands the running mailbox to the event loop (or, once the loop is
+// gone, to a goroutine). The caller holds status == mbRunning.
+func (s *Socket) dispatch() {
+	if s.detached.Load() {
+		go s.process(false)
+		return
+	}
+	s.ticket.Store(true)
+	err := s.conn.Post(s.loopTask)
+	if (err != nil || s.detached.Load()) && s.ticket.CompareAndSwap(true, false) {
+		// The loop will not run the task (or the connection closed while we
+		// posted and nobody took it over): process here, off the loop.
+		go s.process(false)
+	}
+}
+
+// runLoopTask is the loop task posted by dispatch.
+func (s *Socket) runLoopTask() {
+	if s.ticket.CompareAndSwap(true, false) {
+		s.process(true)
+	}
+}
+
+// runInline processes the mailbox now, on the loop, if nobody else is: the
+// "inline when idle" path that makes a read cost no cross-thread wake-up.
+func (s *Socket) runInline() {
+	if s.status.CompareAndSwap(mbIdle, mbRunning) || s.ticket.CompareAndSwap(true, false) {
+		s.process(true)
+	}
+}
+
+// process runs the mailbox until it is empty. onLoop says whether the caller
+// is the connection's event loop, the only place sends are written.
+func (s *Socket) process(onLoop bool) {
+	for {
+		if onLoop {
+			s.inRun.Store(true)
+		}
+		yield := s.drainMessages(onLoop)
+		if onLoop {
+			s.flush()
+			s.inRun.Store(false)
+		}
+		s.status.Store(mbIdle)
+		if !s.hasWork(onLoop) || !s.status.CompareAndSwap(mbIdle, mbRunning) {
+			return
+		}
+		if yield {
+			s.dispatch() // let the loop serve other connections first
+			return
+		}
+	}
+}
+
+// hasWork reports whether process should go round again.
+func (s *Socket) hasWork(onLoop bool) bool {
+	if s.msgs.Load() > 0 {
+		return true
+	}
+	return onLoop && s.sends.Load() > 0 && !s.waitWritable && !s.connClosed
+}
+
+// drainMessages delivers queued system and user messages to the actor, up to
+// the throughput budget; it reports whether the budget ran out.
+func (s *Socket) drainMessages(onLoop bool) (yield bool) {
+	for i := 0; ; {
+		s.mu.Lock()
+		if len(s.sysq) > 0 {
+			msg := s.sysq[0]
+			s.sysq[0] = nil
+			s.sysq = s.sysq[1:]
+			s.mu.Unlock()
+			s.msgs.Dec()
+			s.invokeSystem(msg, onLoop)
+			continue
+		}
+		if s.suspended || s.stopped {
+			s.mu.Unlock()
+			return false
+		}
+		if i >= s.opts.Throughput {
+			s.mu.Unlock()
+			return true
+		}
+		msg, ok := s.userq.pop()
+		s.mu.Unlock()
+		if !ok {
+			return false
+		}
+		s.msgs.Dec()
+		i++
+		s.invokeUser(msg)
+		if c, ok := msg.(*Closed); ok && c.Socket == s {
+			// The handler has seen the end of the connection: stop the actor.
+			s.sys.Actors.Root.Stop(s.pid)
+		}
+	}
+}
+
+func (s *Socket) invokeSystem(msg any, onLoop bool) {
+	switch msg.(type) {
+	case *protoactor.SuspendMailbox:
+		s.mu.Lock()
+		s.suspended = true
+		s.mu.Unlock()
+		return
+	case *protoactor.ResumeMailbox:
+		s.mu.Lock()
+		s.suspended = false
+		s.mu.Unlock()
+		return
+	}
+	s.guard(msg, func() { s.invoker.InvokeSystemMessage(msg) })
+	switch msg.(type) {
+	case *protoactor.Stop, *protoactor.Terminated:
+		if _, alive := s.sys.Actors.ProcessRegistry.GetLocal(s.pid.Id); !alive && !s.stopped {
+			s.actorStopped(onLoop)
+		}
+	}
+}
+
+func (s *Socket) invokeUser(msg any) {
+	s.guard(msg, func() { s.invoker.InvokeUserMessage(msg) })
+}
+
+// guard runs fn and turns a panic into a failure for the actor's
+// supervisor, as protoactor's own mailbox does.
+func (s *Socket) guard(msg any, fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.invoker.EscalateFailure(r, msg)
+		}
+	}()
+	fn()
+}
+
+// Endpoint is the transport's side of a socket: the calls an event loop makes
+// when the connection opens, has bytes, can take more, or closes. Every
+// method must be called on the connection's event loop.
+type Endpoint Socket
+
+// Socket returns the handle of the endpoint's socket.
+func (e *Endpoint) Socket() *Socket { return (*Socket)(e) }
+
+// Start delivers Started and Connected to the handler and opens the socket
+// for processing.
+func (e *Endpoint) Start() {
+	s := (*Socket)(e)
+	s.postUser(&Connected{Socket: s})
+	s.holding.Store(false)
+	s.runInline()
+}
+
+// Received hands bytes read from the connection to the handler, running it
+// inline when it is idle. The socket takes over data's reference.
+func (e *Endpoint) Received(data *wsabuf.Buf, from net.Addr) {
+	s := (*Socket)(e)
+	s.postUser(&Received{Socket: s, Data: data, From: from})
+	s.runInline()
+}
+
+// Writable reports that the connection can take more bytes after a partial
+// write (see Conn.AwaitWritable).
+func (e *Endpoint) Writable() {
+	s := (*Socket)(e)
+	s.waitWritable = false
+	s.runInline()
+}
+
+// msgQueue is a FIFO of messages, a ring that grows as needed.
+type msgQueue struct {
+	buf        []any
+	head, size int
+}
+
+func (q *msgQueue) len() int { return q.size }
+
+func (q *msgQueue) push(m any) {
+	if q.size == len(q.buf) {
+		n := 2 * len(q.buf)
+		if n == 0 {
+			n = 8
+		}
+		nb := make([]any, n)
+		for i := 0; i < q.size; i++ {
+			nb[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = nb, 0
+	}
+	q.buf[(q.head+q.size)%len(q.buf)] = m
+	q.size++
+}
+
+func (q *msgQueue) pop() (any, bool) {
+	if q.size == 0 {
+		return nil, false
+	}
+	m := q.buf[q.head]
+	q.buf[q.head] = nil
+	q.head = (q.head + 1) % len(q.buf)
+	q.size--
+	return m, true
+}

@@ -1,0 +1,92 @@
+package actor
+
+import (
+	protoactor "github.com/asynkron/protoactor-go/actor"
+)
+
+// opKind tells a queued operation what it asks of the writer.
+type opKind uint8
+
+const (
+	opData     opKind = iota // a send
+	opShutdown               // half-close after everything before it
+	opClose                  // graceful close after everything before it
+	opAbort                  // reset now; everything pending is aborted
+	opFlush                  // abort the sends before it that have not started
+	opCancel                 // cancel the blocking send whose Overlapped is ov
+)
+
+// inlineSegs is how many segments a send carries without a heap allocation.
+const inlineSegs = 3
+
+// sendOp is one queued operation, stored by value in the socket's queues.
+// The submitter fills it; from then on it belongs to the socket's writer.
+type sendOp struct {
+	kind    opKind
+	flags   Flags
+	try     bool  // TrySend: write what fits once, never wait
+	nseg    int32 // segments in inline or extra
+	inline  [inlineSegs][]byte
+	extra   [][]byte
+	size    int // bytes in all segments
+	sent    int // bytes the kernel has taken so far (writer-owned)
+	ov      *Overlapped
+	replyTo *protoactor.PID
+	hold    Releaser
+	tag     any
+	cause   error // opCancel: the error the cancelled send completes with
+}
+
+// setBuffers captures the caller's segment headers (not the bytes).
+func (op *sendOp) setBuffers(bufs [][]byte) {
+	op.size = 0
+	for _, b := range bufs {
+		op.size += len(b)
+	}
+	op.nseg = int32(len(bufs))
+	if len(bufs) <= inlineSegs {
+		copy(op.inline[:], bufs)
+		return
+	}
+	op.extra = make([][]byte, len(bufs))
+	copy(op.extra, bufs)
+}
+
+// segs returns the captured segments.
+func (op *sendOp) segs() [][]byte {
+	if op.extra != nil {
+		return op.extra
+	}
+	return op.inline[:op.nseg]
+}
+
+// appendUnsent appends the segments not yet written to dst, stopping at max
+// segments, and returns dst and the bytes appended.
+func (op *sendOp) appendUnsent(dst [][]byte, max int) ([][]byte, int) {
+	skip, n := op.sent, 0
+	for _, b := range op.segs() {
+		if len(dst) >= max {
+			break
+		}
+		if skip >= len(b) {
+			skip -= len(b)
+			continue
+		}
+		b = b[skip:]
+		skip = 0
+		dst = append(dst, b)
+		n += len(b)
+	}
+	return dst, n
+}
+
+// clear drops references so a reused slot does not pin buffers.
+func (op *sendOp) clear() { *op = sendOp{} }
+
+// replyTarget picks where a send's completion message goes.
+func replyTarget(m *Send, sender *protoactor.PID) *protoactor.PID {
+	if m.ReplyTo != nil {
+		return m.ReplyTo
+	}
+	return sender
+}

@@ -1,0 +1,143 @@
+package actor
+
+import (
+	"io"
+	"log/slog"
+	"sync"
+
+	protoactor "github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
+	"go.uber.org/atomic"
+)
+
+// System is overlap's share of an actor system: the sockets it runs, the
+// dead-letter watch that turns sends to a gone socket into ErrNotSock, and
+// the logger. Make one with NewSystem and stop it with Stop; a transport
+// engine needs one.
+type System struct {
+	// Actors is the protoactor system the socket actors live in.
+	Actors *protoactor.ActorSystem
+	// Logger receives overlap's log records; quiet by default.
+	Logger *slog.Logger
+
+	ownsActors bool
+	stopped    atomic.Bool
+	sockets    sync.Map // PID.Id -> *Socket
+	deadSub    *eventstream.Subscription
+}
+
+// SystemOption configures NewSystem.
+type SystemOption func(*System)
+
+// WithActorSystem makes overlap use an actor system the caller already runs.
+// Stopping the System then leaves the actor system running.
+func WithActorSystem(as *protoactor.ActorSystem) SystemOption {
+	return func(s *System) { s.Actors = as }
+}
+
+// WithLogger sends overlap's log records to l.
+func WithLogger(l *slog.Logger) SystemOption {
+	return func(s *System) { s.Logger = l }
+}
+
+// NewSystem starts overlap on an actor system: the caller's (WithActorSystem)
+// or a new one with protoactor's logging silenced. It starts no goroutine of
+// its own.
+func NewSystem(opts ...SystemOption) *System {
+	s := &System{}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.Actors == nil {
+		quiet := s.Logger
+		s.Actors = protoactor.NewActorSystem(protoactor.WithLoggerFactory(func(*protoactor.ActorSystem) *slog.Logger { return quiet }))
+		s.ownsActors = true
+	}
+	s.deadSub = s.Actors.EventStream.Subscribe(s.onEvent)
+	return s
+}
+
+// onEvent completes sends that became dead letters: a Send to a PID that is
+// not (or no longer) a socket gets ErrNotSock instead of vanishing.
+func (s *System) onEvent(evt any) {
+	dl, ok := evt.(*protoactor.DeadLetterEvent)
+	if !ok {
+		return
+	}
+	msg := dl.Message
+	var sender *protoactor.PID
+	if env, ok := msg.(*protoactor.MessageEnvelope); ok {
+		msg, sender = env.Message, env.Sender
+	}
+	if sender == nil {
+		sender = dl.Sender
+	}
+	if m, ok := msg.(*Send); ok {
+		s.reject(dl.PID, m, sender, ErrNotSock)
+	}
+}
+
+// reject completes a send that was never queued.
+func (s *System) reject(pid *protoactor.PID, m *Send, sender *protoactor.PID, err error) {
+	op := sendOp{ov: m.Overlapped, hold: m.Hold, tag: m.Tag, replyTo: replyTarget(m, sender)}
+	if op.ov != nil && op.ov.arm() != nil {
+		op.ov = nil // pending elsewhere: its owner gets that completion, not this one
+	}
+	s.complete(pid, &op, 0, err)
+}
+
+// complete delivers the end of one send: the hold is released, the
+// Overlapped completed, the completion message sent.
+func (s *System) complete(pid *protoactor.PID, op *sendOp, n int, err error) {
+	if op.hold != nil {
+		op.hold.Release()
+	}
+	if op.ov != nil {
+		op.ov.complete(n, err)
+	}
+	if op.replyTo != nil {
+		s.Actors.Root.Send(op.replyTo, &Completion{Socket: pid, Overlapped: op.ov, Tag: op.tag, Bytes: n, Err: err})
+	}
+}
+
+// Running reports whether the system accepts sockets and sends.
+func (s *System) Running() bool { return !s.stopped.Load() }
+
+// Lookup returns the socket behind pid, or ErrNotSock.
+func (s *System) Lookup(pid *protoactor.PID) (*Socket, error) {
+	if pid == nil {
+		return nil, ErrNotSock
+	}
+	if v, ok := s.sockets.Load(pid.Id); ok {
+		return v.(*Socket), nil
+	}
+	return nil, ErrNotSock
+}
+
+// Send submits m to the socket at pid from outside any actor: like
+// Socket.Send, but a pid that is not a live socket fails with ErrNotSock
+// (and completes m with it).
+func (s *System) Send(pid *protoactor.PID, m *Send) error {
+	sock, err := s.Lookup(pid)
+	if err != nil {
+		s.reject(pid, m, nil, err)
+		return err
+	}
+	return sock.Send(m)
+}
+
+// Stop marks the system stopped: sends fail with ErrNotInitialised from now
+// on. Engines must be stopped first; an actor system made by NewSystem is
+// shut down too.
+func (s *System) Stop() {
+	if !s.stopped.CompareAndSwap(false, true) {
+		return
+	}
+	s.Actors.EventStream.Unsubscribe(s.deadSub)
+	if s.ownsActors {
+		s.Actors.Shutdown()
+	}
+}

@@ -1,0 +1,143 @@
+package transport
+
+import (
+	"net"
+	"sync"
+
+	protoactor "github.com/asynkron/protoactor-go/actor"
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/overlapio/overlap/actor"
+	"github.com/overlapio/overlap/wsabuf"
+)
+
+// bridge is the gnet event handler of one gnet engine (a listener, or the
+// dialing client): it turns gnet's callbacks into endpoint calls on the
+// connection's socket. It knows nothing of users' messages.
+type bridge struct {
+	gnet.BuiltinEventEngine
+	eng     *Engine
+	props   *protoactor.Props // nil for the client: each dial brings its own
+	opts    actor.Options
+	network string
+	booted  chan gnet.Engine
+
+	mu    sync.Mutex
+	loops map[gnet.EventLoop]*iovecs // guarded by mu; per-loop writev scratch
+}
+
+func newBridge(e *Engine, network string, props *protoactor.Props, opts actor.Options) *bridge {
+	return &bridge{eng: e, props: props, opts: opts, network: network,
+		booted: make(chan gnet.Engine, 1), loops: make(map[gnet.EventLoop]*iovecs)}
+}
+
+func (b *bridge) OnBoot(e gnet.Engine) gnet.Action {
+	b.booted <- e
+	return gnet.None
+}
+
+// dialRequest travels as a dialed connection's gnet context into OnOpen.
+type dialRequest struct {
+	network string
+	props   *protoactor.Props
+	opts    actor.Options
+	result  chan dialResult
+}
+
+type dialResult struct {
+	sock *actor.Socket
+	err  error
+}
+
+func (b *bridge) iovFor(el gnet.EventLoop) *iovecs {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	iv := b.loops[el]
+	if iv == nil {
+		iv = &iovecs{}
+		b.loops[el] = iv
+	}
+	return iv
+}
+
+func (b *bridge) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	props, opts, network := b.props, b.opts, b.network
+	req, _ := c.Context().(*dialRequest)
+	if req != nil {
+		props, opts, network = req.props, req.opts, req.network
+	}
+	g := &gconn{c: c, fd: c.Fd(), b: b, opts: opts, iov: b.iovFor(c.EventLoop()), info: connInfo(network, c)}
+	g.onWake = g.wake
+	sock, ep, err := actor.NewSocket(b.eng.sys, g, props, opts)
+	if req != nil {
+		req.result <- dialResult{sock, err}
+	}
+	if err != nil {
+		g.closed = true
+		return nil, gnet.Close
+	}
+	g.ep = ep
+	c.SetContext(g)
+	b.eng.track(sock, +1)
+	ep.Start()
+	return nil, gnet.None
+}
+
+func (b *bridge) OnTraffic(c gnet.Conn) gnet.Action {
+	g, ok := c.Context().(*gconn)
+	if !ok || g.closed {
+		_, _ = c.Discard(-1)
+		return gnet.None
+	}
+	data, _ := c.Next(-1)
+	if len(data) == 0 {
+		return gnet.None
+	}
+	buf, err := g.readPool().Get(len(data))
+	if err != nil {
+		// No buffer space: the bytes cannot be kept, so the stream is
+		// broken. Close rather than lose data silently.
+		b.eng.sys.Logger.Warn("overlap: receive buffer pool exhausted; closing", "remote", c.RemoteAddr(), "err", err)
+		return gnet.Close
+	}
+	copy(buf.Bytes(), data)
+	var from net.Addr
+	if g.info.Datagram && !g.info.Connected {
+		from = c.RemoteAddr()
+	}
+	g.ep.Received(buf, from)
+	return gnet.None
+}
+
+func (g *gconn) readPool() *wsabuf.Pool {
+	if g.opts.ReadPool != nil {
+		return g.opts.ReadPool
+	}
+	return wsabuf.Default()
+}
+
+func (b *bridge) OnClose(c gnet.Conn, err error) gnet.Action {
+	g, ok := c.Context().(*gconn)
+	if !ok || g.closed {
+		return gnet.None
+	}
+	b.eng.watch.forget(g)
+	g.closed = true
+	g.ep.Closed(err)
+	b.eng.track(g.ep.Socket(), -1)
+	return gnet.None
+}
+
+// connInfo describes a gnet connection.
+func connInfo(network string, c gnet.Conn) actor.ConnInfo {
+	info := actor.ConnInfo{Network: network, LocalAddr: c.LocalAddr(), RemoteAddr: c.RemoteAddr(), Connected: true}
+	switch network {
+	case "udp", "udp4", "udp6":
+		info.Datagram = true
+		info.MaxMsgSize = 65507
+		if a, ok := c.RemoteAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
+			info.MaxMsgSize = 65527
+		}
+	}
+	return info
+}

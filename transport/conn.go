@@ -1,0 +1,166 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"reflect"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/overlapio/overlap/actor"
+)
+
+// gconn is one gnet connection seen as an actor.Conn. Its fields are owned by
+// the connection's event loop, except those marked.
+type gconn struct {
+	c       gnet.Conn
+	fd      int
+	info    actor.ConnInfo
+	b       *bridge
+	opts    actor.Options
+	ep      *actor.Endpoint // set after the socket is made
+	iov     *iovecs         // the loop's writev scratch
+	watched bool            // registered with the engine's watcher
+	closed  bool
+	paused  bool
+	abort   bool // the coming close is abortive
+	onWake  func()
+}
+
+var _ actor.Conn = (*gconn)(nil)
+
+func (g *gconn) Info() actor.ConnInfo { return g.info }
+
+// Post runs fn on the connection's loop (safe from any goroutine).
+func (g *gconn) Post(fn func()) error {
+	return g.c.EventLoop().Execute(context.Background(), runnable(fn))
+}
+
+type runnable func()
+
+func (r runnable) Run(context.Context) error { r(); return nil }
+
+func (g *gconn) Writev(iov [][]byte) (int, error) {
+	if g.closed {
+		return 0, unix.EBADF
+	}
+	n, err := g.iov.writev(g.fd, iov)
+	if testHookWritev != nil {
+		testHookWritev(len(iov), n)
+	}
+	if err != nil {
+		return n, os.NewSyscallError("writev", err)
+	}
+	return n, nil
+}
+
+// testHookWritev, when set by a test, sees every writev: its segment count
+// and the bytes written.
+var testHookWritev func(segs, n int)
+
+func (g *gconn) SendMsg(iov [][]byte, flags actor.Flags) (int, error) {
+	if g.closed {
+		return 0, unix.EBADF
+	}
+	var f int
+	if flags&actor.MsgOOB != 0 {
+		f |= unix.MSG_OOB
+	}
+	if flags&actor.MsgDontRoute != 0 {
+		f |= unix.MSG_DONTROUTE
+	}
+	if f == 0 {
+		return g.Writev(iov)
+	}
+	n, err := unix.SendmsgBuffers(g.fd, iov, nil, nil, f|unix.MSG_NOSIGNAL)
+	if err != nil {
+		return n, os.NewSyscallError("sendmsg", err)
+	}
+	return n, nil
+}
+
+func (g *gconn) AwaitWritable() error {
+	if g.closed {
+		return unix.EBADF
+	}
+	return g.b.eng.watch.arm(g)
+}
+
+// postWritable is called by the watcher goroutine.
+func (g *gconn) postWritable() {
+	_ = g.Post(g.onWake)
+}
+
+func (g *gconn) wake() {
+	if !g.closed && g.ep != nil {
+		g.ep.Writable()
+	}
+}
+
+func (g *gconn) PauseRead() error  { return g.setRead(false) }
+func (g *gconn) ResumeRead() error { return g.setRead(true) }
+
+// setRead changes the read interest of the connection in gnet's own poller.
+// gnet has no API for it, so the poller's epoll descriptor is read from the
+// event loop (gnet v2.9.7's eventloop.poller.fd) once per loop.
+func (g *gconn) setRead(on bool) error {
+	if g.closed || g.paused == !on {
+		return nil
+	}
+	epfd, err := pollerFD(g.c.EventLoop())
+	if err != nil {
+		return err
+	}
+	var ev uint32
+	if on {
+		ev = unix.EPOLLIN | unix.EPOLLPRI
+	}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_MOD, g.fd, &unix.EpollEvent{Events: ev, Fd: int32(g.fd)}); err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	g.paused = !on
+	return nil
+}
+
+// pollerFD digs the epoll descriptor out of a gnet event loop.
+func pollerFD(el gnet.EventLoop) (int, error) {
+	v := reflect.ValueOf(el)
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() == reflect.Struct {
+		if p := v.FieldByName("poller"); p.IsValid() && p.Kind() == reflect.Pointer && !p.IsNil() {
+			if fd := p.Elem().FieldByName("fd"); fd.IsValid() && fd.CanInt() {
+				return int(fd.Int()), nil
+			}
+		}
+	}
+	return -1, fmt.Errorf("overlap: cannot find gnet's poller in %T: read pausing needs gnet v2.9.7", el)
+}
+
+func (g *gconn) ShutdownWrite() error {
+	if g.closed {
+		return unix.EBADF
+	}
+	if g.info.Datagram {
+		return nil
+	}
+	if err := unix.Shutdown(g.fd, unix.SHUT_WR); err != nil {
+		return os.NewSyscallError("shutdown", err)
+	}
+	return nil
+}
+
+// Close closes the connection through gnet on its loop: OnClose (and so the
+// endpoint's Closed) runs before Close returns.
+func (g *gconn) Close(abort bool) error {
+	if g.closed {
+		return nil
+	}
+	if abort && !g.info.Datagram {
+		_ = unix.SetsockoptLinger(g.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	}
+	return g.c.EventLoop().Close(g.c)
+}

@@ -1,0 +1,316 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+
+	protoactor "github.com/asynkron/protoactor-go/actor"
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/overlapio/overlap/actor"
+)
+
+// Config configures an Engine. The zero value is usable.
+type Config struct {
+	// Loops is the number of event loops per listener (and for dialing).
+	// Default: the number of CPUs.
+	Loops int
+	// Logger receives the engine's and gnet's log records; default: the
+	// System's logger (quiet unless the caller gave one).
+	Logger *slog.Logger
+	// Socket configures the sockets of every listener and dial that does
+	// not bring its own options.
+	Socket actor.Options
+}
+
+// Engine runs listeners and dialed connections on gnet event loops, one
+// socket actor per connection. It starts nothing global: each listener is a
+// gnet engine of its own, dials share one gnet client, and Stop ends them
+// all and leaves no goroutine behind.
+type Engine struct {
+	sys   *actor.System
+	cfg   Config
+	log   *slog.Logger
+	watch *watcher
+
+	mu        sync.Mutex
+	listeners []*Listener
+	client    *gnet.Client
+	cbridge   *bridge
+	stopped   bool
+	live      map[*actor.Socket]struct{} // guarded by mu; open sockets
+	drained   chan struct{}              // closed when live empties during Stop
+}
+
+// NewEngine makes an engine for sys.
+func NewEngine(sys *actor.System, cfg Config) (*Engine, error) {
+	if sys == nil || !sys.Running() {
+		return nil, actor.ErrNotInitialised
+	}
+	if cfg.Loops <= 0 {
+		cfg.Loops = runtime.NumCPU()
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = sys.Logger
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	w, err := newWatcher()
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{sys: sys, cfg: cfg, log: log, watch: w, live: make(map[*actor.Socket]struct{})}, nil
+}
+
+// track counts open sockets so Stop can wait for graceful closes.
+func (e *Engine) track(s *actor.Socket, delta int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if delta > 0 {
+		e.live[s] = struct{}{}
+		return
+	}
+	delete(e.live, s)
+	if len(e.live) == 0 && e.drained != nil {
+		close(e.drained)
+		e.drained = nil
+	}
+}
+
+// Listener is a listening socket whose accepted connections become socket
+// actors spawned from the listener's Props.
+type Listener struct {
+	e      *Engine
+	g      gnet.Engine
+	addr   net.Addr
+	done   chan error // gnet.Run's result
+	closed bool
+}
+
+// ListenOption adjusts one listener.
+type ListenOption func(*listenConfig)
+
+type listenConfig struct{ opts *actor.Options }
+
+// WithSocketOptions gives a listener's or a dial's sockets their own options.
+func WithSocketOptions(o actor.Options) ListenOption {
+	return func(c *listenConfig) { c.opts = &o }
+}
+
+// Listen starts accepting on network ("tcp", "tcp4", "tcp6", "unix") and
+// address; every accepted connection becomes a socket actor spawned from
+// props. Port 0 picks a free port: Addr reports the bound address.
+func (e *Engine) Listen(network, address string, props *protoactor.Props, opts ...ListenOption) (*Listener, error) {
+	lc := listenConfig{}
+	for _, o := range opts {
+		o(&lc)
+	}
+	sopts := e.cfg.Socket
+	if lc.opts != nil {
+		sopts = *lc.opts
+	}
+	switch network {
+	case "tcp", "tcp4", "tcp6", "unix":
+	default:
+		return nil, &actor.OpError{Op: "listen", Kind: actor.ErrOpNotSupported, Err: fmt.Errorf("network %q", network)}
+	}
+	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		return nil, actor.ErrNotInitialised
+	}
+	e.mu.Unlock()
+
+	b := newBridge(e, network, props, sopts)
+	l := &Listener{e: e, done: make(chan error, 1)}
+	go func() {
+		l.done <- gnet.Run(b, network+"://"+address,
+			gnet.WithMulticore(e.cfg.Loops > 1),
+			gnet.WithNumEventLoop(e.cfg.Loops),
+			gnet.WithLogger(gnetLogger{e.log}),
+			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithReuseAddr(true))
+	}()
+	select {
+	case g := <-b.booted:
+		l.g = g
+	case err := <-l.done:
+		return nil, &net.OpError{Op: "listen", Net: network, Err: err}
+	}
+	addr, err := boundAddr(l.g, network)
+	if err != nil {
+		l.stop(context.Background())
+		return nil, err
+	}
+	l.addr = addr
+	e.mu.Lock()
+	e.listeners = append(e.listeners, l)
+	e.mu.Unlock()
+	return l, nil
+}
+
+// boundAddr asks the listening socket for its address (the real port when
+// 0 was asked for).
+func boundAddr(g gnet.Engine, network string) (net.Addr, error) {
+	fd, err := g.Dup()
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return nil, err
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}, nil
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}, nil
+	case *unix.SockaddrUnix:
+		return &net.UnixAddr{Name: a.Name, Net: network}, nil
+	}
+	return nil, fmt.Errorf("overlap: unexpected listener address %T", sa)
+}
+
+// Addr returns the address the listener is bound to.
+func (l *Listener) Addr() net.Addr { return l.addr }
+
+// stop ends the listener's gnet engine; its open connections close and their
+// pending sends complete with ErrOperationAborted.
+func (l *Listener) stop(ctx context.Context) error {
+	stopCtx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		_ = l.g.Stop(stopCtx) // polls every 500 ms; we wait on Run instead
+	}()
+	var err error
+	select {
+	case err = <-l.done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	cancel()
+	<-stopped
+	return err
+}
+
+// Dial connects to address on network ("tcp", "tcp4", "tcp6", "unix",
+// "udp", "udp4", "udp6") and returns the socket actor spawned from props
+// for the connection. ctx bounds the connect.
+func (e *Engine) Dial(ctx context.Context, network, address string, props *protoactor.Props, opts ...ListenOption) (*actor.Socket, error) {
+	lc := listenConfig{}
+	for _, o := range opts {
+		o(&lc)
+	}
+	sopts := e.cfg.Socket
+	if lc.opts != nil {
+		sopts = *lc.opts
+	}
+	cli, err := e.dialer(network)
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	req := &dialRequest{network: network, props: props, opts: sopts, result: make(chan dialResult, 1)}
+	if _, err := cli.EnrollContext(nc, req); err != nil {
+		return nil, err
+	}
+	select {
+	case r := <-req.result:
+		return r.sock, r.err
+	default:
+		return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("overlap: connection closed while registering")}
+	}
+}
+
+// dialer returns the engine's gnet client, starting it on first use. gnet
+// clients carry one protocol's bridge, so one network family is fixed per
+// engine for now: the bridge reads the network from each connection.
+func (e *Engine) dialer(network string) (*gnet.Client, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopped {
+		return nil, actor.ErrNotInitialised
+	}
+	if e.client != nil {
+		return e.client, nil
+	}
+	b := newBridge(e, "", nil, e.cfg.Socket)
+	cli, err := gnet.NewClient(b,
+		gnet.WithMulticore(e.cfg.Loops > 1),
+		gnet.WithNumEventLoop(e.cfg.Loops),
+		gnet.WithLogger(gnetLogger{e.log}),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay))
+	if err != nil {
+		return nil, err
+	}
+	if err := cli.Start(); err != nil {
+		return nil, err
+	}
+	<-b.booted
+	e.client, e.cbridge = cli, b
+	return cli, nil
+}
+
+// Stop closes every socket gracefully (each one's earlier sends are handed
+// to the kernel first), waits for them until ctx ends, then stops the event
+// loops: sockets still open then are closed and their pending sends complete
+// with ErrOperationAborted. Stop leaves no goroutine behind.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		return nil
+	}
+	e.stopped = true
+	socks := make([]*actor.Socket, 0, len(e.live))
+	for s := range e.live {
+		socks = append(socks, s)
+	}
+	var drained chan struct{}
+	if len(e.live) > 0 {
+		drained = make(chan struct{})
+		e.drained = drained
+	}
+	listeners, cli := e.listeners, e.client
+	e.mu.Unlock()
+
+	for _, s := range socks {
+		_ = s.Close()
+	}
+	var err error
+	if drained != nil {
+		select {
+		case <-drained:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	for _, l := range listeners {
+		if lerr := l.stop(context.Background()); lerr != nil && err == nil {
+			err = lerr
+		}
+	}
+	if cli != nil {
+		if cerr := cli.Stop(); cerr != nil && err == nil && !strings.Contains(cerr.Error(), "shutdown") {
+			err = cerr
+		}
+	}
+	e.watch.stop()
+	return err
+}

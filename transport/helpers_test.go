@@ -1,0 +1,95 @@
+package transport
+
+import (
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	protoactor "github.com/asynkron/protoactor-go/actor"
+
+	"github.com/overlapio/overlap/actor"
+	"github.com/overlapio/overlap/wsabuf"
+)
+
+// testDeadline bounds every wait in these tests.
+const testDeadline = 20 * time.Second
+
+// startEngine makes a System and an Engine that the test stops at cleanup.
+func startEngine(t testing.TB, cfg Config) (*actor.System, *Engine) {
+	t.Helper()
+	sys := actor.NewSystem()
+	if cfg.Loops == 0 {
+		cfg.Loops = 2
+	}
+	e, err := NewEngine(sys, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+		defer cancel()
+		if err := e.Stop(ctx); err != nil {
+			t.Errorf("engine stop: %v", err)
+		}
+		sys.Stop()
+	})
+	return sys, e
+}
+
+// echoProps is a handler that sends every received buffer straight back.
+func echoProps() *protoactor.Props {
+	return protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+		if m, ok := ctx.Message().(*actor.Received); ok {
+			_ = m.Socket.Send(&actor.Send{Buffers: wsabuf.Buffers{m.Data.Bytes()}, Hold: m.Data})
+		}
+	})
+}
+
+// socketsProps hands each socket to ch when it connects, and ignores the
+// rest (releasing received buffers).
+func socketsProps(ch chan<- *actor.Socket) *protoactor.Props {
+	return protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+		switch m := ctx.Message().(type) {
+		case *actor.Connected:
+			ch <- m.Socket
+		case *actor.Received:
+			m.Data.Release()
+		}
+	})
+}
+
+// dialPeer connects a plain net.Conn to l.
+func dialPeer(t testing.TB, l *Listener) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout(l.Addr().Network(), l.Addr().String(), testDeadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(testDeadline))
+	return c
+}
+
+// acceptSocket waits for the next socket handed over by socketsProps.
+func acceptSocket(t testing.TB, ch <-chan *actor.Socket) *actor.Socket {
+	t.Helper()
+	select {
+	case s := <-ch:
+		return s
+	case <-time.After(testDeadline):
+		t.Fatal("no socket connected")
+		return nil
+	}
+}
+
+// readN reads exactly n bytes from c.
+func readN(t testing.TB, c net.Conn, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := io.ReadFull(c, b); err != nil {
+		t.Fatalf("read %d bytes: %v", n, err)
+	}
+	return b
+}
