@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
+	)
+}
+
+// The server echoes pipelined payloads of many sizes from several clients.
+func TestEchoServer(t *testing.T) {
+	srv, err := Start("127.0.0.1:0", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := srv.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	for client := 0; client < 4; client++ {
+		c, err := net.Dial("tcp", srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		var want bytes.Buffer
+		for i, size := range []int{1, 100, 4096, 65536, 300000} {
+			p := bytes.Repeat([]byte{byte('a' + i + client)}, size)
+			want.Write(p)
+		}
+		errc := make(chan error, 1)
+		go func() { _, err := c.Write(want.Bytes()); errc <- err }()
+		got := make([]byte, want.Len())
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("client %d: echo differs from what was sent", client)
+		}
+		c.Close()
+	}
+}
