@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/eventstream"
@@ -53,7 +54,11 @@ func NewSystem(opts ...SystemOption) *System {
 	}
 	if s.Actors == nil {
 		quiet := s.Logger
-		s.Actors = protoactor.NewActorSystem(protoactor.WithLoggerFactory(func(*protoactor.ActorSystem) *slog.Logger { return quiet }))
+		s.Actors = protoactor.NewActorSystem(
+			protoactor.WithLoggerFactory(func(*protoactor.ActorSystem) *slog.Logger { return quiet }),
+			// protoactor starts a goroutine per throttle period after a dead
+			// letter; keep the period short so none outlives a Stop by much.
+			protoactor.WithDeadLetterThrottleInterval(10*time.Millisecond))
 		s.ownsActors = true
 	}
 	s.deadSub = s.Actors.EventStream.Subscribe(s.onEvent)
