@@ -152,7 +152,15 @@ func (s *Socket) hasWork(onLoop bool) bool {
 	if s.msgs.Load() > 0 {
 		return true
 	}
-	return onLoop && s.sends.Load() > 0 && !s.waitWritable && !s.connClosed
+	if !onLoop || s.connClosed {
+		return false
+	}
+	if s.sends.Load() > 0 && !s.waitWritable {
+		return true
+	}
+	// Sends queued behind a full socket still move the watermarks.
+	pb := int(s.pendingBytes.Load())
+	return !s.unwritable && pb >= s.opts.HighWatermark || s.unwritable && pb <= s.opts.LowWatermark
 }
 
 // drainMessages delivers queued system and user messages to the actor, up to
