@@ -32,12 +32,15 @@ type Socket struct {
 	pid  *protoactor.PID
 
 	// Scheduling: which goroutine processes the mailbox. See socket_mailbox.go.
-	status   atomic.Int32 // mbIdle or mbRunning
-	ticket   atomic.Bool  // a loop task is queued and unclaimed
-	detached atomic.Bool  // the event loop is gone; runs happen on goroutines
-	inRun    atomic.Bool  // the loop is inside process (for SendFrom)
-	holding  atomic.Bool  // set until Start: posts only queue
-	loopTask func()
+	status     atomic.Int32 // mbIdle or mbRunning
+	ticket     atomic.Bool  // a loop task is queued and unclaimed
+	detached   atomic.Bool  // the event loop is gone; runs happen on goroutines
+	inRun      atomic.Bool  // the loop is inside process (for SendFrom)
+	holding    atomic.Bool  // set until Start: posts only queue
+	loopTask   func()
+	readTask   func()       // applies the read pause state on the loop
+	onReleased func(int)    // Received buffers' release hook
+	wantPause  atomic.Int32 // 1: the handler asked to pause, 0: resume
 
 	// Guarded by mu.
 	mu         sync.Mutex
@@ -67,7 +70,9 @@ type Socket struct {
 	closing      bool // a graceful close is queued
 	stopped      bool // the actor has stopped
 	unwritable   bool
-	readPaused   bool
+	userPaused   bool // the handler asked to pause reading
+	autoPaused   bool // unreleased received bytes reached MaxUnreleasedRead
+	readPaused   bool // reading is paused in the transport
 	linger       *time.Timer
 	closeErr     error
 }
@@ -120,6 +125,8 @@ func NewSocket(sys *System, conn Conn, props *protoactor.Props, opts Options) (*
 	s := &Socket{sys: sys, conn: conn, info: conn.Info(), opts: opts.withDefaults()}
 	s.holding.Store(true)
 	s.loopTask = s.runLoopTask
+	s.readTask = s.applyReadState
+	s.onReleased = s.released
 	p := props.Clone(protoactor.WithMailbox(func() protoactor.Mailbox { return (*socketMailbox)(s) }))
 	s.pid = sys.Actors.Root.SpawnPrefix(p, "socket")
 	sys.sockets.Store(s.pid.Id, s)

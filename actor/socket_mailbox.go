@@ -258,6 +258,12 @@ func (e *Endpoint) Start() {
 // inline when it is idle. The socket takes over data's reference.
 func (e *Endpoint) Received(data *wsabuf.Buf, from net.Addr) {
 	s := (*Socket)(e)
+	if max := int64(s.opts.MaxUnreleasedRead); max > 0 {
+		data.OnRelease(s.onReleased)
+		if s.unreleased.Add(int64(data.Len())) >= max && !s.autoPaused {
+			s.applyReadState()
+		}
+	}
 	s.postUser(&Received{Socket: s, Data: data, From: from})
 	s.runInline()
 }

@@ -90,12 +90,17 @@ func (p *Pool) Get(n int) (*Buf, error) {
 		b = &Buf{mem: make([]byte, size), pool: p, class: int8(c)}
 	}
 	b.b = b.mem[:n]
+	b.size = n
 	b.refs.Store(1)
 	return b, nil
 }
 
 // put returns b's memory to the pool after its last release.
 func (p *Pool) put(b *Buf) {
+	if fn := b.onRelease; fn != nil {
+		b.onRelease = nil
+		fn(b.size)
+	}
 	if p.cfg.Poison {
 		for i := range b.mem {
 			b.mem[i] = 0xDB
@@ -116,12 +121,20 @@ func (p *Pool) put(b *Buf) {
 // last release is reported by Err as ErrReleased until the pool hands the
 // same Buf out again.
 type Buf struct {
-	b     []byte
-	mem   []byte
-	refs  atomic.Int32
-	pool  *Pool
-	class int8
+	b         []byte
+	mem       []byte
+	size      int // length asked of Get
+	refs      atomic.Int32
+	pool      *Pool
+	class     int8
+	onRelease func(size int)
 }
+
+// OnRelease arranges for fn to be called with the buffer's requested size
+// when its last reference is released, before the memory goes back to the
+// pool: how a receiver learns that its reader let go of a buffer. The holder
+// of the only reference sets it; it is cleared after the call.
+func (b *Buf) OnRelease(fn func(size int)) { b.onRelease = fn }
 
 // Bytes returns the buffer's bytes (length as requested from Get, or as set
 // by Truncate). It returns nil once the last reference is released.
