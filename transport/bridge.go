@@ -23,12 +23,12 @@ type bridge struct {
 	booted  chan gnet.Engine
 
 	mu    sync.Mutex
-	loops map[gnet.EventLoop]*iovecs // guarded by mu; per-loop writev scratch
+	loops map[gnet.EventLoop]*loopState // guarded by mu
 }
 
 func newBridge(e *Engine, network string, props *protoactor.Props, opts actor.Options) *bridge {
 	return &bridge{eng: e, props: props, opts: opts, network: network,
-		booted: make(chan gnet.Engine, 1), loops: make(map[gnet.EventLoop]*iovecs)}
+		booted: make(chan gnet.Engine, 1), loops: make(map[gnet.EventLoop]*loopState)}
 }
 
 func (b *bridge) OnBoot(e gnet.Engine) gnet.Action {
@@ -49,15 +49,15 @@ type dialResult struct {
 	err  error
 }
 
-func (b *bridge) iovFor(el gnet.EventLoop) *iovecs {
+func (b *bridge) loopFor(el gnet.EventLoop) *loopState {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	iv := b.loops[el]
-	if iv == nil {
-		iv = &iovecs{}
-		b.loops[el] = iv
+	ls := b.loops[el]
+	if ls == nil {
+		ls = newLoopState(el)
+		b.loops[el] = ls
 	}
-	return iv
+	return ls
 }
 
 func (b *bridge) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
@@ -66,7 +66,7 @@ func (b *bridge) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if req != nil {
 		props, opts, network = req.props, req.opts, req.network
 	}
-	g := &gconn{c: c, fd: c.Fd(), b: b, opts: opts, iov: b.iovFor(c.EventLoop()), info: connInfo(network, c)}
+	g := &gconn{c: c, fd: c.Fd(), b: b, opts: opts, loop: b.loopFor(c.EventLoop()), info: connInfo(network, c)}
 	g.onWake = g.wake
 	sock, ep, err := actor.NewSocket(b.eng.sys, g, props, opts)
 	if req != nil {

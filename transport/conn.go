@@ -1,10 +1,8 @@
 package transport
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"reflect"
 
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
@@ -21,7 +19,7 @@ type gconn struct {
 	b       *bridge
 	opts    actor.Options
 	ep      *actor.Endpoint // set after the socket is made
-	iov     *iovecs         // the loop's writev scratch
+	loop    *loopState      // the loop's writev scratch and task poster
 	watched bool            // registered with the engine's watcher
 	closed  bool
 	paused  bool
@@ -34,19 +32,13 @@ var _ actor.Conn = (*gconn)(nil)
 func (g *gconn) Info() actor.ConnInfo { return g.info }
 
 // Post runs fn on the connection's loop (safe from any goroutine).
-func (g *gconn) Post(fn func()) error {
-	return g.c.EventLoop().Execute(context.Background(), runnable(fn))
-}
-
-type runnable func()
-
-func (r runnable) Run(context.Context) error { r(); return nil }
+func (g *gconn) Post(fn func()) error { return g.loop.post(fn) }
 
 func (g *gconn) Writev(iov [][]byte) (int, error) {
 	if g.closed {
 		return 0, unix.EBADF
 	}
-	n, err := g.iov.writev(g.fd, iov)
+	n, err := g.loop.iov.writev(g.fd, iov)
 	if testHookWritev != nil {
 		testHookWritev(len(iov), n)
 	}
@@ -102,42 +94,24 @@ func (g *gconn) wake() {
 func (g *gconn) PauseRead() error  { return g.setRead(false) }
 func (g *gconn) ResumeRead() error { return g.setRead(true) }
 
-// setRead changes the read interest of the connection in gnet's own poller.
-// gnet has no API for it, so the poller's epoll descriptor is read from the
-// event loop (gnet v2.9.7's eventloop.poller.fd) once per loop.
+// setRead changes the read interest of the connection in gnet's own poller
+// (gnet has no API for it): unread bytes then stay in the kernel.
 func (g *gconn) setRead(on bool) error {
 	if g.closed || g.paused == !on {
 		return nil
 	}
-	epfd, err := pollerFD(g.c.EventLoop())
-	if err != nil {
-		return err
+	if g.loop.epfd < 0 {
+		return fmt.Errorf("overlap: cannot find gnet's poller: read pausing needs gnet v2.9.7")
 	}
 	var ev uint32
 	if on {
 		ev = unix.EPOLLIN | unix.EPOLLPRI
 	}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_MOD, g.fd, &unix.EpollEvent{Events: ev, Fd: int32(g.fd)}); err != nil {
+	if err := unix.EpollCtl(g.loop.epfd, unix.EPOLL_CTL_MOD, g.fd, &unix.EpollEvent{Events: ev, Fd: int32(g.fd)}); err != nil {
 		return os.NewSyscallError("epoll_ctl", err)
 	}
 	g.paused = !on
 	return nil
-}
-
-// pollerFD digs the epoll descriptor out of a gnet event loop.
-func pollerFD(el gnet.EventLoop) (int, error) {
-	v := reflect.ValueOf(el)
-	if v.Kind() == reflect.Pointer {
-		v = v.Elem()
-	}
-	if v.Kind() == reflect.Struct {
-		if p := v.FieldByName("poller"); p.IsValid() && p.Kind() == reflect.Pointer && !p.IsNil() {
-			if fd := p.Elem().FieldByName("fd"); fd.IsValid() && fd.CanInt() {
-				return int(fd.Int()), nil
-			}
-		}
-	}
-	return -1, fmt.Errorf("overlap: cannot find gnet's poller in %T: read pausing needs gnet v2.9.7", el)
 }
 
 func (g *gconn) ShutdownWrite() error {

@@ -91,6 +91,7 @@ func (e *Engine) track(s *actor.Socket, delta int) {
 // actors spawned from the listener's Props.
 type Listener struct {
 	e      *Engine
+	b      *bridge
 	g      gnet.Engine
 	addr   net.Addr
 	done   chan error // gnet.Run's result
@@ -132,7 +133,7 @@ func (e *Engine) Listen(network, address string, props *protoactor.Props, opts .
 	e.mu.Unlock()
 
 	b := newBridge(e, network, props, sopts)
-	l := &Listener{e: e, done: make(chan error, 1)}
+	l := &Listener{e: e, b: b, done: make(chan error, 1)}
 	go func() {
 		l.done <- gnet.Run(b, network+"://"+address,
 			gnet.WithMulticore(e.cfg.Loops > 1),
@@ -180,6 +181,20 @@ func boundAddr(g gnet.Engine, network string) (net.Addr, error) {
 		return &net.UnixAddr{Name: a.Name, Net: network}, nil
 	}
 	return nil, fmt.Errorf("overlap: unexpected listener address %T", sa)
+}
+
+// bridges lists the engine's gnet event handlers (for tests).
+func (e *Engine) bridges() []*bridge {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var bs []*bridge
+	for _, l := range e.listeners {
+		bs = append(bs, l.b)
+	}
+	if e.cbridge != nil {
+		bs = append(bs, e.cbridge)
+	}
+	return bs
 }
 
 // Addr returns the address the listener is bound to.

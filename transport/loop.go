@@ -1,0 +1,66 @@
+package transport
+
+import (
+	"context"
+	"reflect"
+	"unsafe"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/panjf2000/gnet/v2/pkg/netpoll"
+	"github.com/panjf2000/gnet/v2/pkg/queue"
+)
+
+// loopState is what overlap keeps per gnet event loop: the writev scratch and
+// a way to post tasks to the loop without allocating.
+type loopState struct {
+	el     gnet.EventLoop
+	iov    iovecs
+	poller *netpoll.Poller // nil: fall back to EventLoop.Execute
+	epfd   int             // gnet's epoll descriptor, -1 if unknown
+}
+
+func newLoopState(el gnet.EventLoop) *loopState {
+	ls := &loopState{el: el, epfd: -1}
+	ls.poller, ls.epfd = pollerOf(el)
+	return ls
+}
+
+// pollerOf finds the netpoll.Poller of a gnet v2.9.7 event loop. gnet's
+// EventLoop.Execute wraps every task in a new closure; posting through the
+// poller directly costs one queue node instead. The layout is checked by
+// TestPollerLayout; if it ever changes, overlap falls back to Execute.
+func pollerOf(el gnet.EventLoop) (*netpoll.Poller, int) {
+	v := reflect.ValueOf(el)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return nil, -1
+	}
+	f := v.Elem().FieldByName("poller")
+	if !f.IsValid() || f.Type() != reflect.TypeOf((*netpoll.Poller)(nil)) || f.IsNil() {
+		return nil, -1
+	}
+	p := (*netpoll.Poller)(unsafe.Pointer(f.Pointer()))
+	epfd := -1
+	if fd := f.Elem().FieldByName("fd"); fd.IsValid() && fd.CanInt() {
+		epfd = int(fd.Int())
+	}
+	return p, epfd
+}
+
+// runTask is the one task function posted to loops: its parameter is the
+// func to run (a func value fits an interface without allocating).
+func runTask(param any) error {
+	param.(func())()
+	return nil
+}
+
+// post runs fn on the loop, later.
+func (ls *loopState) post(fn func()) error {
+	if ls.poller != nil {
+		return ls.poller.Trigger(queue.LowPriority, runTask, fn)
+	}
+	return ls.el.Execute(context.Background(), runnable(fn))
+}
+
+type runnable func()
+
+func (r runnable) Run(context.Context) error { r(); return nil }
