@@ -41,7 +41,10 @@ type Send struct {
 
 // Completion reports the end of one send, exactly once per send: its bytes
 // and its error (nil on success). Completions of one socket are delivered in
-// submission order.
+// submission order, with two exceptions that complete at once: a send
+// refused at submit, and a send withdrawn before it started (by Flush or by a
+// blocking send's timeout), which may complete before a partly written send
+// ahead of it.
 type Completion struct {
 	Socket     *protoactor.PID
 	Overlapped *Overlapped
@@ -60,6 +63,10 @@ type Connected struct {
 // Data is a pooled buffer the handler owns: release it when done, or hand it
 // to a Send as Hold so it is released after the send completes. From is the
 // peer of a datagram on an unconnected socket, nil otherwise.
+//
+// The *Received itself is valid only until the handler's Receive returns:
+// the socket reuses it for later reads, as gnet reuses its read buffer. Keep
+// m.Data (a reference you own), not m; do not forward m to another actor.
 type Received struct {
 	Socket *Socket
 	Data   *wsabuf.Buf

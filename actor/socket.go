@@ -43,19 +43,21 @@ type Socket struct {
 	wantPause  atomic.Int32 // 1: the handler asked to pause, 0: resume
 
 	// Guarded by mu.
-	mu         sync.Mutex
-	sysq       []any
-	userq      msgQueue
-	in         []sendOp // submitted, not yet taken by the writer
-	refused    *Error   // non-nil: new sends fail with it (closing or closed)
-	shut       bool     // Shutdown requested: new sends fail with ErrShutdown
-	suspended  bool     // protoactor SuspendMailbox
-	pendingCnt int      // sends submitted and not completed
+	mu        sync.Mutex
+	sysq      []any
+	userq     msgQueue
+	in        []sendOp // submitted, not yet taken by the writer
+	refused   *Error   // non-nil: new sends fail with it (closing or closed)
+	shut      bool     // Shutdown requested: new sends fail with ErrShutdown
+	suspended bool     // protoactor SuspendMailbox
 
-	// Atomics readable anywhere.
+	// Atomics readable anywhere. The pending counts rise under mu (so the
+	// limit check and the increment are one step) and fall without it.
+	pendingSends atomic.Int64
 	pendingBytes atomic.Int64
 	msgs         atomic.Int32 // system and user messages queued
 	sends        atomic.Int32 // len(in)
+	ctrls        atomic.Int32 // control operations in in (abort, flush, cancel, ...)
 	blocking     atomic.Bool  // a blocking send is running
 	unreleased   atomic.Int64 // received bytes the handler holds
 
@@ -70,9 +72,10 @@ type Socket struct {
 	closing      bool // a graceful close is queued
 	stopped      bool // the actor has stopped
 	unwritable   bool
-	userPaused   bool // the handler asked to pause reading
-	autoPaused   bool // unreleased received bytes reached MaxUnreleasedRead
-	readPaused   bool // reading is paused in the transport
+	recvFree     []*Received // recycled Received messages
+	userPaused   bool        // the handler asked to pause reading
+	autoPaused   bool        // unreleased received bytes reached MaxUnreleasedRead
+	readPaused   bool        // reading is paused in the transport
 	linger       *time.Timer
 	closeErr     error
 }
@@ -108,10 +111,7 @@ func (s *Socket) MaxMsgSize() int {
 // Pending reports the sends and bytes queued on the socket and not yet
 // completed.
 func (s *Socket) Pending() (sends, bytes int) {
-	s.mu.Lock()
-	sends = s.pendingCnt
-	s.mu.Unlock()
-	return sends, int(s.pendingBytes.Load())
+	return int(s.pendingSends.Load()), int(s.pendingBytes.Load())
 }
 
 // NewSocket spawns the socket actor for conn from props (the user's handler,

@@ -141,6 +141,7 @@ func (s *Socket) abortAll(err error, refuse *Error) {
 	in := s.in
 	s.in = nil
 	s.sends.Store(0)
+	s.ctrls.Store(0)
 	s.mu.Unlock()
 	for i := s.head; i < len(s.act); i++ {
 		op := &s.act[i]

@@ -15,6 +15,9 @@ import (
 // take moves submitted operations to the writer's queue, acting at once on
 // the ones that act on the queue itself (flush, abort, cancel, try).
 func (s *Socket) take() {
+	if s.sends.Load() == 0 {
+		return // a submit racing with this check schedules another run
+	}
 	s.mu.Lock()
 	in := s.in
 	if len(in) == 0 {
@@ -23,6 +26,7 @@ func (s *Socket) take() {
 	}
 	s.in = s.spare[:0]
 	s.sends.Store(0)
+	s.ctrls.Store(0)
 	s.mu.Unlock()
 
 	for i := range in {
@@ -187,13 +191,16 @@ func (s *Socket) writeDatagram() bool {
 			if errors.Is(err, syscall.EAGAIN) {
 				clear(wv)
 				s.wv = wv[:0]
-				s.awaitWritable()
-				return true
+				if !s.act[end].try {
+					s.awaitWritable()
+					return true
+				}
+				err = ErrWouldBlock // a TrySend never waits: nothing was sent
 			}
 			if err == nil && n != total {
 				err = ErrMsgSize // a datagram goes whole or not at all
 			}
-			if err != nil {
+			if err != nil && err != ErrWouldBlock {
 				err = wrapOS("wsasend", err)
 			}
 		}
@@ -209,7 +216,7 @@ func (s *Socket) writeDatagram() bool {
 		}
 	}
 	s.head = end + 1
-	if err != nil && !errors.Is(err, ErrMsgSize) {
+	if err != nil && !errors.Is(err, ErrMsgSize) && err != ErrWouldBlock {
 		s.fail(err)
 	}
 	return true
@@ -288,10 +295,12 @@ func (s *Socket) completeOp(op *sendOp, n int, err error) {
 	if op.kind != opData {
 		return
 	}
-	s.mu.Lock()
-	s.pendingCnt--
-	s.mu.Unlock()
+	s.pendingSends.Dec()
 	s.pendingBytes.Sub(int64(op.size))
+	if op.direct != nil {
+		*op.direct = directResult{n: n, err: err, done: true}
+		op.direct = nil
+	}
 	if op.replyTo != nil && op.replyTo.Equal(s.pid) && !s.stopped {
 		// A completion for the socket's own handler: queue it directly.
 		if op.hold != nil {

@@ -155,8 +155,8 @@ func (s *Socket) hasWork(onLoop bool) bool {
 	if !onLoop || s.connClosed {
 		return false
 	}
-	if s.sends.Load() > 0 && !s.waitWritable {
-		return true
+	if s.sends.Load() > 0 && !s.waitWritable || s.ctrls.Load() > 0 {
+		return true // control operations act even while the writer waits
 	}
 	// Sends queued behind a full socket still move the watermarks.
 	pb := int(s.pendingBytes.Load())
@@ -167,6 +167,9 @@ func (s *Socket) hasWork(onLoop bool) bool {
 // the throughput budget; it reports whether the budget ran out.
 func (s *Socket) drainMessages(onLoop bool) (yield bool) {
 	for i := 0; ; {
+		if s.msgs.Load() == 0 {
+			return false // a post racing with this check schedules another run
+		}
 		s.mu.Lock()
 		if len(s.sysq) > 0 {
 			msg := s.sysq[0]
@@ -193,6 +196,12 @@ func (s *Socket) drainMessages(onLoop bool) (yield bool) {
 		s.msgs.Dec()
 		i++
 		s.invokeUser(msg)
+		if r, ok := msg.(*Received); ok && r.Socket == s {
+			// The handler has returned: recycle the message (not its Data,
+			// which the handler owns). See Received.
+			*r = Received{}
+			s.recvFree = append(s.recvFree, r)
+		}
 		if c, ok := msg.(*Closed); ok && c.Socket == s {
 			// The handler has seen the end of the connection: stop the actor.
 			s.sys.Actors.Root.Stop(s.pid)
@@ -264,7 +273,15 @@ func (e *Endpoint) Received(data *wsabuf.Buf, from net.Addr) {
 			s.applyReadState()
 		}
 	}
-	s.postUser(&Received{Socket: s, Data: data, From: from})
+	var r *Received
+	if n := len(s.recvFree); n > 0 {
+		r = s.recvFree[n-1]
+		s.recvFree = s.recvFree[:n-1]
+	} else {
+		r = new(Received)
+	}
+	r.Socket, r.Data, r.From = s, data, from
+	s.postUser(r)
 	s.runInline()
 }
 

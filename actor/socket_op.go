@@ -35,6 +35,14 @@ type sendOp struct {
 	hold    Releaser
 	tag     any
 	cause   error // opCancel: the error the cancelled send completes with
+	direct  *directResult
+}
+
+// directResult receives the outcome of SendFrom's immediate write.
+type directResult struct {
+	n    int
+	err  error
+	done bool
 }
 
 // setBuffers captures the caller's segment headers (not the bytes).

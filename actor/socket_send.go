@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
@@ -75,7 +76,7 @@ func (s *Socket) submit(m *Send, sender *protoactor.PID) error {
 		return ErrInvalid
 	}
 	if err := s.validate(m); err != nil {
-		s.sys.complete(s.pid, &op, 0, err)
+		s.refuse(&op, err)
 		return err
 	}
 	op.setBuffers(m.Buffers)
@@ -87,6 +88,15 @@ func (s *Socket) submit(m *Send, sender *protoactor.PID) error {
 	return ErrIOPending
 }
 
+// refuse completes a send that validation turned down. A Hold that was
+// already released (ErrFault) is not released again.
+func (s *Socket) refuse(op *sendOp, err error) {
+	if errors.Is(err, ErrFault) {
+		op.hold = nil
+	}
+	s.sys.complete(s.pid, op, 0, err)
+}
+
 // enqueue appends op to the submit queue, within the socket's limits.
 func (s *Socket) enqueue(op *sendOp) error {
 	s.mu.Lock()
@@ -96,6 +106,9 @@ func (s *Socket) enqueue(op *sendOp) error {
 	}
 	s.in = append(s.in, *op)
 	s.sends.Inc()
+	if op.try {
+		s.ctrls.Inc() // a TrySend is answered even while the writer waits
+	}
 	return nil
 }
 
@@ -107,13 +120,13 @@ func (s *Socket) admit(size int) error {
 		return s.refused
 	case s.shut:
 		return ErrShutdown
-	case s.pendingCnt >= s.opts.MaxPendingSends:
+	case s.pendingSends.Load() >= int64(s.opts.MaxPendingSends):
 		return ErrWouldBlock
 	}
 	if pb := s.pendingBytes.Load(); pb > 0 && pb+int64(size) > int64(s.opts.MaxPendingBytes) {
 		return ErrWouldBlock
 	}
-	s.pendingCnt++
+	s.pendingSends.Inc()
 	s.pendingBytes.Add(int64(size))
 	return nil
 }
@@ -135,6 +148,7 @@ func (s *Socket) enqueueControl(op sendOp, refuse *Error) error {
 	}
 	s.in = append(s.in, op)
 	s.sends.Inc()
+	s.ctrls.Inc()
 	s.mu.Unlock()
 	s.schedule()
 	return nil
@@ -149,7 +163,7 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 		return 0, ErrInvalid
 	}
 	if err := s.validate(m); err != nil {
-		s.sys.complete(s.pid, &op, 0, err)
+		s.refuse(&op, err)
 		return 0, err
 	}
 	op.setBuffers(m.Buffers)
@@ -170,13 +184,18 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 		return 0, ErrIOPending // flushed when the handler returns
 	}
 	// Nothing is ahead of this send: write it now, and queue what is left.
+	var res directResult
+	op.direct = &res
 	s.act = append(s.act, op)
 	s.writeQueued()
+	if !res.done {
+		s.act[len(s.act)-1].direct = nil // left queued: it completes later
+		return 0, ErrIOPending
+	}
 	if s.head == len(s.act) {
 		s.resetAct()
-		return op.size, nil
 	}
-	return 0, ErrIOPending
+	return res.n, res.err
 }
 
 // TrySend is the non-blocking send of a non-overlapped socket: it writes what

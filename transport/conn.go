@@ -38,7 +38,16 @@ func (g *gconn) Writev(iov [][]byte) (int, error) {
 	if g.closed {
 		return 0, unix.EBADF
 	}
-	n, err := g.loop.iov.writev(g.fd, iov)
+	var n int
+	var err error
+	if len(iov) == 1 {
+		n, err = unix.Write(g.fd, iov[0]) // write(2) is cheaper than a one-segment writev
+		if n < 0 {
+			n = 0
+		}
+	} else {
+		n, err = g.loop.iov.writev(g.fd, iov)
+	}
 	if testHookWritev != nil {
 		testHookWritev(len(iov), n)
 	}
