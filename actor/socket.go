@@ -49,13 +49,15 @@ type Socket struct {
 	in        []sendOp // submitted, not yet taken by the writer
 	refused   *Error   // non-nil: new sends fail with it (closing or closed)
 	shut      bool     // Shutdown requested: new sends fail with ErrShutdown
-	suspended bool     // protoactor SuspendMailbox
 
 	// Atomics readable anywhere. The pending counts rise under mu (so the
 	// limit check and the increment are one step) and fall without it.
 	pendingSends atomic.Int64
 	pendingBytes atomic.Int64
-	msgs         atomic.Int32 // system and user messages queued
+	sysMsgs      atomic.Int32 // system messages queued
+	userMsgs     atomic.Int32 // user messages queued
+	suspended    atomic.Bool  // protoactor SuspendMailbox: user messages wait
+	stopped      atomic.Bool  // the actor has stopped: user messages are dropped
 	sends        atomic.Int32 // len(in)
 	ctrls        atomic.Int32 // control operations in in (abort, flush, cancel, ...)
 	blocking     atomic.Bool  // a blocking send is running
@@ -70,7 +72,6 @@ type Socket struct {
 	waitWritable bool
 	connClosed   bool
 	closing      bool // a graceful close is queued
-	stopped      bool // the actor has stopped
 	unwritable   bool
 	recvFree     []*Received // recycled Received messages
 	userPaused   bool        // the handler asked to pause reading

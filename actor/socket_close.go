@@ -187,7 +187,7 @@ func (e *Endpoint) Closed(err error) {
 	if s.linger != nil {
 		s.linger.Stop()
 	}
-	stopped := s.stopped
+	stopped := s.stopped.Load()
 	s.mu.Unlock()
 	s.sys.sockets.Delete(s.pid.Id)
 	if !stopped {
@@ -208,9 +208,7 @@ func (e *Endpoint) Closed(err error) {
 // it, or its parent did): pending sends are cancelled with
 // ErrOperationAborted and the connection is closed.
 func (s *Socket) actorStopped(onLoop bool) {
-	s.mu.Lock()
-	s.stopped = true
-	s.mu.Unlock()
+	s.stopped.Store(true)
 	s.sys.sockets.Delete(s.pid.Id)
 	if !onLoop {
 		// Off the loop the connection is already closed (or closing, and

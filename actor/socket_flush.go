@@ -301,7 +301,7 @@ func (s *Socket) completeOp(op *sendOp, n int, err error) {
 		*op.direct = directResult{n: n, err: err, done: true}
 		op.direct = nil
 	}
-	if op.replyTo != nil && op.replyTo.Equal(s.pid) && !s.stopped {
+	if op.replyTo != nil && op.replyTo.Equal(s.pid) && !s.stopped.Load() {
 		// A completion for the socket's own handler: queue it directly.
 		if op.hold != nil {
 			op.hold.Release()
@@ -334,7 +334,7 @@ func (s *Socket) notify(msg any) {
 		s.sys.Actors.Root.Send(to, msg)
 		return
 	}
-	if !s.stopped {
+	if !s.stopped.Load() {
 		s.postUser(msg)
 	}
 }

@@ -55,7 +55,7 @@ func (m *socketMailbox) PostSystemMessage(msg any) {
 	s := (*Socket)(m)
 	s.mu.Lock()
 	s.sysq = append(s.sysq, msg)
-	s.msgs.Inc()
+	s.sysMsgs.Inc()
 	s.mu.Unlock()
 	s.schedule()
 }
@@ -77,12 +77,24 @@ func (m *socketMailbox) UserMessageCount() int {
 	return s.userq.len()
 }
 
-// postUser queues a message for the handler without scheduling.
+// postUser queues a message for the handler without scheduling. Once the
+// actor has stopped, messages are dropped (see discard).
 func (s *Socket) postUser(msg any) {
+	if s.stopped.Load() {
+		discard(msg)
+		return
+	}
 	s.mu.Lock()
 	s.userq.push(msg)
-	s.msgs.Inc()
+	s.userMsgs.Inc()
 	s.mu.Unlock()
+}
+
+// discard drops a message no actor will see, releasing what it holds.
+func discard(msg any) {
+	if r, ok := msg.(*Received); ok && r.Data != nil {
+		r.Data.Release()
+	}
 }
 
 // schedule makes sure someone processes the mailbox.
@@ -149,7 +161,7 @@ func (s *Socket) process(onLoop bool) {
 
 // hasWork reports whether process should go round again.
 func (s *Socket) hasWork(onLoop bool) bool {
-	if s.msgs.Load() > 0 {
+	if s.sysMsgs.Load() > 0 || s.userMsgs.Load() > 0 && !s.suspended.Load() {
 		return true
 	}
 	if !onLoop || s.connClosed {
@@ -167,7 +179,7 @@ func (s *Socket) hasWork(onLoop bool) bool {
 // the throughput budget; it reports whether the budget ran out.
 func (s *Socket) drainMessages(onLoop bool) (yield bool) {
 	for i := 0; ; {
-		if s.msgs.Load() == 0 {
+		if s.sysMsgs.Load() == 0 && s.userMsgs.Load() == 0 {
 			return false // a post racing with this check schedules another run
 		}
 		s.mu.Lock()
@@ -176,13 +188,13 @@ func (s *Socket) drainMessages(onLoop bool) (yield bool) {
 			s.sysq[0] = nil
 			s.sysq = s.sysq[1:]
 			s.mu.Unlock()
-			s.msgs.Dec()
+			s.sysMsgs.Dec()
 			s.invokeSystem(msg, onLoop)
 			continue
 		}
-		if s.suspended || s.stopped {
+		if s.suspended.Load() {
 			s.mu.Unlock()
-			return false
+			return false // resumed by a system message, which schedules a run
 		}
 		if i >= s.opts.Throughput {
 			s.mu.Unlock()
@@ -193,8 +205,12 @@ func (s *Socket) drainMessages(onLoop bool) (yield bool) {
 		if !ok {
 			return false
 		}
-		s.msgs.Dec()
+		s.userMsgs.Dec()
 		i++
+		if s.stopped.Load() {
+			discard(msg) // the actor is gone; protoactor drops these too
+			continue
+		}
 		s.invokeUser(msg)
 		if r, ok := msg.(*Received); ok && r.Socket == s {
 			// The handler has returned: recycle the message (not its Data,
@@ -212,20 +228,16 @@ func (s *Socket) drainMessages(onLoop bool) (yield bool) {
 func (s *Socket) invokeSystem(msg any, onLoop bool) {
 	switch msg.(type) {
 	case *protoactor.SuspendMailbox:
-		s.mu.Lock()
-		s.suspended = true
-		s.mu.Unlock()
+		s.suspended.Store(true)
 		return
 	case *protoactor.ResumeMailbox:
-		s.mu.Lock()
-		s.suspended = false
-		s.mu.Unlock()
+		s.suspended.Store(false)
 		return
 	}
 	s.guard(msg, func() { s.invoker.InvokeSystemMessage(msg) })
 	switch msg.(type) {
 	case *protoactor.Stop, *protoactor.Terminated:
-		if _, alive := s.sys.Actors.ProcessRegistry.GetLocal(s.pid.Id); !alive && !s.stopped {
+		if _, alive := s.sys.Actors.ProcessRegistry.GetLocal(s.pid.Id); !alive && !s.stopped.Load() {
 			s.actorStopped(onLoop)
 		}
 	}
