@@ -43,12 +43,12 @@ type Socket struct {
 	wantPause  atomic.Int32 // 1: the handler asked to pause, 0: resume
 
 	// Guarded by mu.
-	mu        sync.Mutex
-	sysq      []any
-	userq     msgQueue
-	in        []sendOp // submitted, not yet taken by the writer
-	refused   *Error   // non-nil: new sends fail with it (closing or closed)
-	shut      bool     // Shutdown requested: new sends fail with ErrShutdown
+	mu      sync.Mutex
+	sysq    []any
+	userq   msgQueue
+	in      []sendOp // submitted, not yet taken by the writer
+	refused *Error   // non-nil: new sends fail with it (closing or closed)
+	shut    bool     // Shutdown requested: new sends fail with ErrShutdown
 
 	// Atomics readable anywhere. The pending counts rise under mu (so the
 	// limit check and the increment are one step) and fall without it.
