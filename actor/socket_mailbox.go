@@ -207,18 +207,28 @@ func (s *Socket) drainMessages(onLoop bool) (yield bool) {
 		}
 		s.userMsgs.Dec()
 		i++
-		if s.stopped.Load() {
-			discard(msg) // the actor is gone; protoactor drops these too
-			continue
-		}
-		s.invokeUser(msg)
-		if r, ok := msg.(*Received); ok && r.Socket == s {
+		s.deliver(msg)
+	}
+}
+
+// deliver hands one user message to the actor, then recycles a Received and
+// stops the actor after Closed.
+func (s *Socket) deliver(msg any) {
+	if s.stopped.Load() {
+		discard(msg) // the actor is gone; protoactor drops these too
+		return
+	}
+	s.invokeUser(msg)
+	switch m := msg.(type) {
+	case *Received:
+		if m.Socket == s {
 			// The handler has returned: recycle the message (not its Data,
 			// which the handler owns). See Received.
-			*r = Received{}
-			s.recvFree = append(s.recvFree, r)
+			*m = Received{}
+			s.recvFree = append(s.recvFree, m)
 		}
-		if c, ok := msg.(*Closed); ok && c.Socket == s {
+	case *Closed:
+		if m.Socket == s {
 			// The handler has seen the end of the connection: stop the actor.
 			s.sys.Actors.Root.Stop(s.pid)
 		}
@@ -293,6 +303,15 @@ func (e *Endpoint) Received(data *wsabuf.Buf, from net.Addr) {
 		r = new(Received)
 	}
 	r.Socket, r.Data, r.From = s, data, from
+	if s.sysMsgs.Load() == 0 && s.userMsgs.Load() == 0 && !s.suspended.Load() && !s.stopped.Load() &&
+		s.status.CompareAndSwap(mbIdle, mbRunning) {
+		// Idle and nothing queued: hand the bytes to the handler directly,
+		// then finish the run (what it sent, what arrived meanwhile).
+		s.inRun.Store(true)
+		s.deliver(r)
+		s.process(true)
+		return
+	}
 	s.postUser(r)
 	s.runInline()
 }

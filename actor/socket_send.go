@@ -58,10 +58,21 @@ func (s *Socket) validate(m *Send) error {
 	} else if m.Flags&MsgPartial != 0 {
 		return ErrOpNotSupported
 	}
-	if h, ok := m.Hold.(interface{ Err() error }); ok {
-		if err := h.Err(); err != nil {
-			return &OpError{Op: "wsasend", Kind: ErrFault, Err: err}
-		}
+	if err := holdErr(m.Hold); err != nil {
+		return &OpError{Op: "wsasend", Kind: ErrFault, Err: err}
+	}
+	return nil
+}
+
+// holdErr reports a Hold that is already released.
+func holdErr(h Releaser) error {
+	switch h := h.(type) {
+	case nil:
+		return nil
+	case *wsabuf.Buf: // the common case, without an interface assertion
+		return h.Err()
+	case interface{ Err() error }:
+		return h.Err()
 	}
 	return nil
 }
@@ -186,8 +197,31 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 	// Nothing is ahead of this send: write it now, and queue what is left.
 	var res directResult
 	op.direct = &res
-	s.act = append(s.act, op)
-	s.writeQueued()
+	if s.info.Datagram || op.flags != 0 {
+		s.act = append(s.act, op)
+		s.writeQueued()
+	} else {
+		// A plain stream send is written straight from the caller's
+		// segments; only a remainder joins the writer's queue.
+		wv, total := op.appendUnsent(s.wv[:0], wsabuf.MaxIOV)
+		var n int
+		var werr error
+		if total > 0 {
+			n, werr = s.writev(wv)
+		}
+		clear(wv)
+		s.wv = wv[:0]
+		if werr == nil && n == op.size {
+			s.completeOp(&op, n, nil)
+			return res.n, res.err
+		}
+		op.sent = n
+		s.act = append(s.act, op)
+		s.afterWrite(n, total, werr)
+		if !s.waitWritable && !s.connClosed {
+			s.writeQueued()
+		}
+	}
 	if !res.done {
 		s.act[len(s.act)-1].direct = nil // left queued: it completes later
 		return 0, ErrIOPending

@@ -88,7 +88,7 @@ func (s *System) onEvent(evt any) {
 // reject completes a send that was never queued.
 func (s *System) reject(pid *protoactor.PID, m *Send, sender *protoactor.PID, err error) {
 	op := sendOp{ov: m.Overlapped, hold: m.Hold, tag: m.Tag, replyTo: replyTarget(m, sender)}
-	if h, ok := m.Hold.(interface{ Err() error }); ok && h.Err() != nil {
+	if holdErr(m.Hold) != nil {
 		op.hold = nil // already released: releasing it again would be the caller's bug twice
 	}
 	if op.ov != nil && op.ov.arm() != nil {

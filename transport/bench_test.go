@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"io"
 	"testing"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
@@ -81,5 +82,29 @@ func BenchmarkSendOverlappedWait(b *testing.B) {
 			b.Fatal(err)
 		}
 		<-ov.Done()
+	}
+}
+
+// One echo round trip of 512 bytes through a socket actor, client and
+// server in this process: the allocations of the whole echo path.
+func BenchmarkEchoRoundTrip(b *testing.B) {
+	_, e := startEngine(b, Config{Loops: 1})
+	l, err := e.Listen("tcp", "127.0.0.1:0", echoProps())
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := dialPeer(b, l)
+	msg := make([]byte, 512)
+	in := make([]byte, 512)
+	b.ReportAllocs()
+	b.SetBytes(512)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, in); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -18,7 +18,7 @@ func ExampleBuffers_Consume() {
 // One encoded message broadcast to three sockets: each send holds a reference
 // and the bytes go back to the pool after the third completion.
 func ExampleBuf_Retain() {
-	pool := wsabuf.NewPool(wsabuf.PoolConfig{})
+	pool := wsabuf.NewPool(wsabuf.PoolConfig{Track: true})
 	msg, _ := pool.Get(5)
 	copy(msg.Bytes(), "hello")
 	msg.Retain(2) // three holders in all

@@ -26,19 +26,24 @@ type PoolConfig struct {
 	// released, so a use after release shows up as corrupt data instead of
 	// silently reading another user's bytes. For tests and debugging.
 	Poison bool
+	// Track counts the bytes in use (InUse) even without a Limit. Counting
+	// costs an atomic add shared by every goroutine using the pool, so it is
+	// off unless asked for (Limit and Poison turn it on too).
+	Track bool
 }
 
 // Pool hands out reference-counted byte buffers in size classes. It is safe
 // for use by many goroutines. The zero value is not usable: call NewPool.
 type Pool struct {
 	cfg     PoolConfig
-	inUse   atomic.Int64 // bytes handed out and not released
+	track   bool
+	inUse   atomic.Int64 // bytes handed out and not released, if tracked
 	classes [classes]sync.Pool
 }
 
 // NewPool returns a pool configured by cfg.
 func NewPool(cfg PoolConfig) *Pool {
-	return &Pool{cfg: cfg}
+	return &Pool{cfg: cfg, track: cfg.Track || cfg.Poison || cfg.Limit > 0}
 }
 
 // defaultPool serves Get and the receive paths that are given no pool.
@@ -47,7 +52,8 @@ var defaultPool = NewPool(PoolConfig{})
 // Default returns the process-wide pool used where no pool is configured.
 func Default() *Pool { return defaultPool }
 
-// InUse reports the bytes handed out by p and not yet released.
+// InUse reports the bytes handed out by p and not yet released; always 0
+// for a pool that does not track them (PoolConfig.Track).
 func (p *Pool) InUse() int64 { return p.inUse.Load() }
 
 // class returns the size-class index for n bytes, or -1 if n is not pooled.
@@ -77,7 +83,7 @@ func (p *Pool) Get(n int) (*Buf, error) {
 			p.inUse.Sub(int64(size))
 			return nil, ErrExhausted
 		}
-	} else {
+	} else if p.track {
 		p.inUse.Add(int64(size))
 	}
 	var b *Buf
@@ -106,7 +112,9 @@ func (p *Pool) put(b *Buf) {
 			b.mem[i] = 0xDB
 		}
 	}
-	p.inUse.Sub(int64(len(b.mem)))
+	if p.track {
+		p.inUse.Sub(int64(len(b.mem)))
+	}
 	b.b = nil
 	if b.class >= 0 {
 		p.classes[b.class].Put(b)

@@ -17,7 +17,7 @@ func TestPoolSizeClasses(t *testing.T) {
 }
 
 func TestBufRefcountReturnsMemoryAfterLastRelease(t *testing.T) {
-	p := NewPool(PoolConfig{})
+	p := NewPool(PoolConfig{Track: true})
 	b, err := p.Get(100)
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +38,7 @@ func TestBufRefcountReturnsMemoryAfterLastRelease(t *testing.T) {
 }
 
 func TestBufReleasePastZeroPanics(t *testing.T) {
-	b, _ := NewPool(PoolConfig{}).Get(1)
+	b, _ := NewPool(PoolConfig{Track: true}).Get(1)
 	b.Release()
 	defer func() {
 		if recover() == nil {
@@ -79,7 +79,7 @@ func TestPoolLimit(t *testing.T) {
 }
 
 func TestPoolConcurrentRetainRelease(t *testing.T) {
-	p := NewPool(PoolConfig{})
+	p := NewPool(PoolConfig{Track: true})
 	b, _ := p.Get(512)
 	const holders = 64
 	b.Retain(holders)
@@ -99,7 +99,7 @@ func TestPoolConcurrentRetainRelease(t *testing.T) {
 }
 
 func TestHugeBuffersAreNotPooled(t *testing.T) {
-	p := NewPool(PoolConfig{})
+	p := NewPool(PoolConfig{Track: true})
 	b, _ := p.Get(1<<20 + 1)
 	if cap(b.mem) != 1<<20+1 {
 		t.Fatalf("huge buffer rounded to %d", cap(b.mem))

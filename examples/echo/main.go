@@ -29,7 +29,8 @@ import (
 // send's Hold: the socket releases it to the pool once the kernel has it.
 func Handler(ctx protoactor.Context) {
 	if m, ok := ctx.Message().(*actor.Received); ok {
-		_ = m.Socket.Send(&actor.Send{Buffers: wsabuf.Buffers{m.Data.Bytes()}, Hold: m.Data})
+		// SendFrom writes at once when nothing is queued ahead.
+		_, _ = m.Socket.SendFrom(ctx, &actor.Send{Buffers: wsabuf.Buffers{m.Data.Bytes()}, Hold: m.Data})
 	}
 }
 

@@ -1,0 +1,90 @@
+// Command bench compares overlap with a raw gnet server and a
+// goroutine-per-connection net.Conn server, each in its own process, driven
+// by the same verifying load generator in this process, alternating A B A B.
+// It reports msgs/s and server CPU per message (from /proc), and ratios
+// against net.Conn and raw gnet measured in the same run.
+//
+//	go run ./bench [-rounds 3] [-measure 3s] [-scenarios b,c]
+//	go run ./bench server -kind overlap|gnet|netconn [-addr 127.0.0.1:0]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "server" {
+		fs := flag.NewFlagSet("server", flag.ExitOnError)
+		kind := fs.String("kind", "overlap", "server: "+strings.Join(serverKinds, ", "))
+		addr := fs.String("addr", "127.0.0.1:0", "listen address")
+		loops := fs.Int("loops", runtime.NumCPU(), "event loops")
+		prof := fs.String("cpuprofile", "", "write a CPU profile of the server here")
+		_ = fs.Parse(os.Args[2:])
+		if *prof != "" {
+			stopProf, err := startProfile(*prof)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "bench server:", err)
+				os.Exit(1)
+			}
+			defer stopProf()
+		}
+		if err := runServer(*kind, *addr, *loops); err != nil {
+			fmt.Fprintln(os.Stderr, "bench server:", err)
+			os.Exit(1) //nolint:gocritic // the profile is lost on failure
+		}
+		return
+	}
+	rounds := flag.Int("rounds", 3, "A B A B rounds per scenario")
+	warm := flag.Duration("warm", 500*time.Millisecond, "warm-up before measuring")
+	measure := flag.Duration("measure", 3*time.Second, "measured time per run")
+	only := flag.String("scenarios", "b,c", "echo scenarios to run, by letter (a,b,c,d)")
+	loops := flag.Int("loops", runtime.NumCPU(), "server event loops")
+	flag.Parse()
+
+	if err := runEchoMatrix(*only, *rounds, *loops, *warm, *measure); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func runEchoMatrix(only string, rounds, loops int, warm, measure time.Duration) error {
+	fmt.Printf("| scenario | server | msgs/s | server CPU µs/msg | msgs/s vs net.Conn | CPU/msg vs net.Conn | msgs/s vs gnet | CPU/msg vs gnet |\n|---|---|---|---|---|---|---|---|\n")
+	for _, sc := range echoScenarios {
+		if !strings.Contains(only, sc.Name[:1]) {
+			continue
+		}
+		rates := map[string][]float64{}
+		cpus := map[string][]float64{}
+		for r := 0; r < rounds; r++ {
+			for _, kind := range serverKinds {
+				srv, err := startServer(kind, loops)
+				if err != nil {
+					return err
+				}
+				res, err := runEcho(srv, sc, warm, measure)
+				if serr := srv.stop(); err == nil && serr != nil {
+					err = fmt.Errorf("%s: %v", kind, serr)
+				}
+				if err != nil {
+					return fmt.Errorf("%s, %s: %w", sc.Name, kind, err)
+				}
+				rates[kind] = append(rates[kind], res.rate())
+				cpus[kind] = append(cpus[kind], res.cpuPerMsg())
+				fmt.Fprintf(os.Stderr, "\r%s round %d/%d %-8s %9.0f msgs/s %6.2f µs/msg   ", sc.Name, r+1, rounds, kind, res.rate(), res.cpuPerMsg())
+			}
+		}
+		fmt.Fprintln(os.Stderr)
+		nc, gn := "netconn", "gnet"
+		for _, kind := range serverKinds {
+			rt, cpu := median(rates[kind]), median(cpus[kind])
+			fmt.Printf("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", sc.Name, kind, rt, cpu,
+				rt/median(rates[nc]), cpu/median(cpus[nc]), rt/median(rates[gn]), cpu/median(cpus[gn]))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/overlapio/overlap/actor"
+	"github.com/overlapio/overlap/transport"
+
+	protoactor "github.com/asynkron/protoactor-go/actor"
+
+	"github.com/overlapio/overlap/wsabuf"
+)
+
+// The echo servers the suite compares, each run as its own process:
+//
+//	overlap: socket actors, each received buffer sent back with an
+//	         overlapped send that releases it (examples/echo's handler).
+//	gnet:    a raw gnet echo (c.Next then c.Write in OnTraffic), the
+//	         ceiling for any design on gnet.
+//	netconn: a goroutine per connection copying with a 64 KiB buffer.
+var serverKinds = []string{"overlap", "gnet", "netconn"}
+
+// runServer serves kind on addr, prints "listening on ADDR" and runs until
+// SIGINT/SIGTERM.
+func runServer(kind, addr string, loops int) error {
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	switch kind {
+	case "overlap":
+		sys := actor.NewSystem()
+		defer sys.Stop()
+		eng, err := transport.NewEngine(sys, transport.Config{Loops: loops})
+		if err != nil {
+			return err
+		}
+		ln, err := eng.Listen("tcp", addr, protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+			if m, ok := ctx.Message().(*actor.Received); ok {
+				_, _ = m.Socket.SendFrom(ctx, &actor.Send{Buffers: wsabuf.Buffers{m.Data.Bytes()}, Hold: m.Data})
+			}
+		}))
+		if err != nil {
+			return err
+		}
+		fmt.Printf("listening on %s\n", ln.Addr())
+		<-stop
+		return eng.Stop(context.Background())
+	case "gnet":
+		h := &gnetEcho{ready: make(chan gnet.Engine, 1)}
+		errc := make(chan error, 1)
+		go func() {
+			errc <- gnet.Run(h, "tcp://"+addr, gnet.WithMulticore(loops > 1), gnet.WithNumEventLoop(loops), gnet.WithTCPNoDelay(gnet.TCPNoDelay), gnet.WithLogger(quiet{}))
+		}()
+		var eng gnet.Engine
+		select {
+		case eng = <-h.ready:
+		case err := <-errc:
+			return err
+		}
+		fd, err := eng.Dup()
+		if err != nil {
+			return err
+		}
+		f := os.NewFile(uintptr(fd), "listener")
+		l, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		fmt.Printf("listening on %s\n", l.Addr())
+		l.Close()
+		<-stop
+		return eng.Stop(context.Background())
+	case "netconn":
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("listening on %s\n", l.Addr())
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer c.Close()
+					buf := make([]byte, 64<<10)
+					_, _ = io.CopyBuffer(c, readerOnly{c}, buf)
+				}()
+			}
+		}()
+		<-stop
+		return l.Close()
+	}
+	return fmt.Errorf("unknown server kind %q (want one of %v)", kind, serverKinds)
+}
+
+// readerOnly hides net.Conn's ReadFrom/WriteTo so io.CopyBuffer uses the
+// plain read-write loop a goroutine-per-connection server has.
+type readerOnly struct{ io.Reader }
+
+type gnetEcho struct {
+	gnet.BuiltinEventEngine
+	ready chan gnet.Engine
+}
+
+func (h *gnetEcho) OnBoot(e gnet.Engine) gnet.Action {
+	h.ready <- e
+	return gnet.None
+}
+
+func (h *gnetEcho) OnTraffic(c gnet.Conn) gnet.Action {
+	buf, _ := c.Next(-1)
+	_, _ = c.Write(buf)
+	return gnet.None
+}
+
+// quiet is a gnet logger that drops everything, so the raw gnet server
+// prints only its "listening on" line.
+type quiet struct{}
+
+func (quiet) Debugf(string, ...any) {}
+func (quiet) Infof(string, ...any)  {}
+func (quiet) Warnf(string, ...any)  {}
+func (quiet) Errorf(string, ...any) {}
+func (quiet) Fatalf(string, ...any) {}
