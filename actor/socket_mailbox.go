@@ -221,7 +221,7 @@ func (s *Socket) deliver(msg any) {
 	s.invokeUser(msg)
 	switch m := msg.(type) {
 	case *Received:
-		if m.Socket == s {
+		if m.Socket == s && !s.detached.Load() {
 			// The handler has returned: recycle the message (not its Data,
 			// which the handler owns). See Received.
 			*m = Received{}
@@ -285,10 +285,27 @@ func (e *Endpoint) Start() {
 	s.runInline()
 }
 
+// StartUnbound is Start for a socket that has no event loop of its own (an
+// unconnected datagram socket, which never writes): its mailbox runs on
+// goroutines, and Received may be called from any one goroutine.
+func (e *Endpoint) StartUnbound() {
+	s := (*Socket)(e)
+	s.detached.Store(true)
+	s.postUser(&Connected{Socket: s})
+	s.holding.Store(false)
+	s.schedule()
+}
+
 // Received hands bytes read from the connection to the handler, running it
 // inline when it is idle. The socket takes over data's reference.
 func (e *Endpoint) Received(data *wsabuf.Buf, from net.Addr) {
 	s := (*Socket)(e)
+	if s.detached.Load() {
+		// No loop owns this socket: queue for the goroutine that runs it.
+		s.postUser(&Received{Socket: s, Data: data, From: from})
+		s.schedule()
+		return
+	}
 	if max := int64(s.opts.MaxUnreleasedRead); max > 0 {
 		data.OnRelease(s.onReleased)
 		if s.unreleased.Add(int64(data.Len())) >= max && !s.autoPaused {

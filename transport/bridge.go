@@ -1,11 +1,14 @@
 package transport
 
 import (
+	"errors"
 	"net"
+	"strings"
 	"sync"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
 	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/overlapio/overlap/actor"
 	"github.com/overlapio/overlap/wsabuf"
@@ -21,6 +24,8 @@ type bridge struct {
 	opts    actor.Options
 	network string
 	booted  chan gnet.Engine
+	unbound *actor.Endpoint // the socket of an unconnected UDP listener; set in OnBoot
+	bootErr error
 
 	mu    sync.Mutex
 	loops map[gnet.EventLoop]*loopState // guarded by mu
@@ -32,8 +37,31 @@ func newBridge(e *Engine, network string, props *protoactor.Props, opts actor.Op
 }
 
 func (b *bridge) OnBoot(e gnet.Engine) gnet.Action {
+	if strings.HasPrefix(b.network, "udp") {
+		// The listener's one socket exists before the loop reads a datagram.
+		b.bootErr = b.makeUnbound(e)
+	}
 	b.booted <- e
 	return gnet.None
+}
+
+// makeUnbound creates the socket of an unconnected UDP listener.
+func (b *bridge) makeUnbound(e gnet.Engine) error {
+	addr, err := boundAddr(e, b.network)
+	if err != nil {
+		return err
+	}
+	max := 65507
+	if a, ok := addr.(*net.UDPAddr); ok && a.IP.To4() == nil {
+		max = 65527
+	}
+	info := actor.ConnInfo{Network: b.network, LocalAddr: addr, Datagram: true, MaxMsgSize: max}
+	_, ep, err := actor.NewSocket(b.eng.sys, &unboundConn{info: info}, b.props, b.opts)
+	if err != nil {
+		return err
+	}
+	b.unbound = ep
+	return nil
 }
 
 // dialRequest travels as a dialed connection's gnet context into OnOpen.
@@ -84,6 +112,9 @@ func (b *bridge) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 }
 
 func (b *bridge) OnTraffic(c gnet.Conn) gnet.Action {
+	if b.unbound != nil {
+		return b.datagram(c)
+	}
 	g, ok := c.Context().(*gconn)
 	if !ok || g.closed {
 		_, _ = c.Discard(-1)
@@ -108,6 +139,45 @@ func (b *bridge) OnTraffic(c gnet.Conn) gnet.Action {
 	g.ep.Received(buf, from)
 	return gnet.None
 }
+
+// datagram delivers one datagram of an unconnected UDP listener, with the
+// sender's address (copied: gnet recycles its per-datagram connection).
+func (b *bridge) datagram(c gnet.Conn) gnet.Action {
+	data, _ := c.Next(-1)
+	pool := b.opts.ReadPool
+	if pool == nil {
+		pool = wsabuf.Default()
+	}
+	buf, err := pool.Get(len(data))
+	if err != nil {
+		b.eng.sys.Logger.Warn("overlap: receive buffer pool exhausted; datagram dropped", "from", c.RemoteAddr(), "err", err)
+		return gnet.None
+	}
+	copy(buf.Bytes(), data)
+	var from net.Addr
+	if a, ok := c.RemoteAddr().(*net.UDPAddr); ok {
+		from = &net.UDPAddr{IP: append(net.IP(nil), a.IP...), Port: a.Port, Zone: strings.Clone(a.Zone)}
+	}
+	b.unbound.Received(buf, from)
+	return gnet.None
+}
+
+// unboundConn is the actor.Conn of an unconnected UDP listener: it has no
+// default peer, so every send is refused (ErrNotConn) before reaching it, and
+// no event loop runs its actor.
+type unboundConn struct{ info actor.ConnInfo }
+
+var errNoLoop = errors.New("overlap: an unconnected datagram socket has no event loop")
+
+func (u *unboundConn) Info() actor.ConnInfo                       { return u.info }
+func (u *unboundConn) Post(func()) error                          { return errNoLoop }
+func (u *unboundConn) Writev([][]byte) (int, error)               { return 0, unix.ENOTCONN }
+func (u *unboundConn) SendMsg([][]byte, actor.Flags) (int, error) { return 0, unix.ENOTCONN }
+func (u *unboundConn) AwaitWritable() error                       { return unix.ENOTCONN }
+func (u *unboundConn) PauseRead() error                           { return nil }
+func (u *unboundConn) ResumeRead() error                          { return nil }
+func (u *unboundConn) ShutdownWrite() error                       { return nil }
+func (u *unboundConn) Close(bool) error                           { return nil }
 
 func (g *gconn) readPool() *wsabuf.Pool {
 	if g.opts.ReadPool != nil {

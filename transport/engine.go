@@ -95,6 +95,7 @@ type Listener struct {
 	g      gnet.Engine
 	addr   net.Addr
 	done   chan error // gnet.Run's result
+	sock   *actor.Socket
 	closed bool
 }
 
@@ -111,6 +112,11 @@ func WithSocketOptions(o actor.Options) ListenOption {
 // Listen starts accepting on network ("tcp", "tcp4", "tcp6", "unix") and
 // address; every accepted connection becomes a socket actor spawned from
 // props. Port 0 picks a free port: Addr reports the bound address.
+//
+// On "udp", "udp4" and "udp6" Listen binds one unconnected datagram socket
+// instead: one socket actor from props (Listener.Socket) receives every
+// datagram as Received with its sender in From; having no default peer, it
+// refuses sends with ErrNotConn (dial a connected UDP socket to send).
 func (e *Engine) Listen(network, address string, props *protoactor.Props, opts ...ListenOption) (*Listener, error) {
 	lc := listenConfig{}
 	for _, o := range opts {
@@ -120,8 +126,11 @@ func (e *Engine) Listen(network, address string, props *protoactor.Props, opts .
 	if lc.opts != nil {
 		sopts = *lc.opts
 	}
+	loops := e.cfg.Loops
 	switch network {
 	case "tcp", "tcp4", "tcp6", "unix":
+	case "udp", "udp4", "udp6":
+		loops = 1 // one socket, one loop (gnet would open one per loop)
 	default:
 		return nil, &actor.OpError{Op: "listen", Kind: actor.ErrOpNotSupported, Err: fmt.Errorf("network %q", network)}
 	}
@@ -136,8 +145,8 @@ func (e *Engine) Listen(network, address string, props *protoactor.Props, opts .
 	l := &Listener{e: e, b: b, done: make(chan error, 1)}
 	go func() {
 		l.done <- gnet.Run(b, network+"://"+address,
-			gnet.WithMulticore(e.cfg.Loops > 1),
-			gnet.WithNumEventLoop(e.cfg.Loops),
+			gnet.WithMulticore(loops > 1),
+			gnet.WithNumEventLoop(loops),
 			gnet.WithLogger(gnetLogger{e.log}),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 			gnet.WithReuseAddr(true))
@@ -154,11 +163,22 @@ func (e *Engine) Listen(network, address string, props *protoactor.Props, opts .
 		return nil, err
 	}
 	l.addr = addr
+	if b.unbound != nil {
+		l.sock = b.unbound.Socket()
+		b.unbound.StartUnbound()
+	} else if b.bootErr != nil {
+		l.stop(context.Background())
+		return nil, b.bootErr
+	}
 	e.mu.Lock()
 	e.listeners = append(e.listeners, l)
 	e.mu.Unlock()
 	return l, nil
 }
+
+// Socket returns the socket actor of a UDP listener (nil for stream
+// listeners, whose sockets are the accepted connections).
+func (l *Listener) Socket() *actor.Socket { return l.sock }
 
 // boundAddr asks the listening socket for its address (the real port when
 // 0 was asked for).
@@ -174,8 +194,14 @@ func boundAddr(g gnet.Engine, network string) (net.Addr, error) {
 	}
 	switch a := sa.(type) {
 	case *unix.SockaddrInet4:
+		if strings.HasPrefix(network, "udp") {
+			return &net.UDPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}, nil
+		}
 		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}, nil
 	case *unix.SockaddrInet6:
+		if strings.HasPrefix(network, "udp") {
+			return &net.UDPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}, nil
+		}
 		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}, nil
 	case *unix.SockaddrUnix:
 		return &net.UnixAddr{Name: a.Name, Net: network}, nil
@@ -217,6 +243,9 @@ func (l *Listener) stop(ctx context.Context) error {
 	}
 	cancel()
 	<-stopped
+	if l.b.unbound != nil {
+		l.b.unbound.Closed(nil) // the loop is gone: no datagram races this
+	}
 	return err
 }
 
