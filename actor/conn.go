@@ -26,6 +26,9 @@ type Conn interface {
 	// unread bytes stay in the kernel and push back on the peer. Loop only.
 	PauseRead() error
 	ResumeRead() error
+	// Unacked reports the bytes written to the connection that the peer has
+	// not acknowledged yet (SIOCOUTQ), for MsgConfirm. Loop only.
+	Unacked() (int, error)
 	// ShutdownWrite half-closes the connection after the bytes written so
 	// far. Loop only.
 	ShutdownWrite() error

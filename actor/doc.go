@@ -71,7 +71,9 @@
 //     goroutines and actors may send at once.
 //  22. Handlers may send from their Received and Completion handling.
 //  23. A completion means the kernel took the bytes, not that the peer got
-//     them.
+//     them. MsgConfirm asks for more: the send completes once the peer's TCP
+//     has acknowledged all of it (SIOCOUTQ, polled while confirmations are
+//     outstanding), and later completions wait behind it.
 //
 // # Errors
 //

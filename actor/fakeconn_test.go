@@ -72,6 +72,7 @@ type fakeConn struct {
 	onAwait    func() // called by AwaitWritable (outside mu), on the loop
 	awaiting   bool
 	closed     bool
+	unacked    int // what Unacked reports
 	violations []string
 }
 
@@ -303,6 +304,21 @@ func (f *fakeConn) ResumeRead() error {
 	f.checkLoop("ResumeRead")
 	f.record(fakeCall{Op: "resume"})
 	return nil
+}
+
+// Unacked reports what the test set with setUnacked (0: all acknowledged).
+func (f *fakeConn) Unacked() (int, error) {
+	f.checkLoop("Unacked")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.unacked, nil
+}
+
+// setUnacked sets the bytes the fake peer has not acknowledged.
+func (f *fakeConn) setUnacked(n int) {
+	f.mu.Lock()
+	f.unacked = n
+	f.mu.Unlock()
 }
 
 func (f *fakeConn) ShutdownWrite() error {

@@ -17,8 +17,14 @@ const (
 	// pieces are gathered until a send without the flag and leave as one
 	// datagram. On stream sockets it fails with ErrOpNotSupported.
 	MsgPartial
+	// MsgConfirm (an overlap extension, not a Winsock flag) completes the
+	// send only when the peer's TCP has acknowledged every byte of it, not
+	// when the kernel took them: a delivery confirmation (clause 23). Later
+	// sends' completions wait behind it, so completions stay in order.
+	// Stream sockets only; elsewhere ErrOpNotSupported.
+	MsgConfirm
 
-	knownFlags = MsgDontRoute | MsgOOB | MsgPartial
+	knownFlags = MsgDontRoute | MsgOOB | MsgPartial | MsgConfirm
 )
 
 func (f Flags) String() string {
@@ -40,6 +46,9 @@ func (f Flags) String() string {
 	}
 	if f&MsgPartial != 0 {
 		add("MSG_PARTIAL")
+	}
+	if f&MsgConfirm != 0 {
+		add("MSG_CONFIRM")
 	}
 	if rest := f &^ knownFlags; rest != 0 {
 		add(fmt.Sprintf("%#x", uint32(rest)))

@@ -78,6 +78,11 @@ type Socket struct {
 	autoPaused   bool        // unreleased received bytes reached MaxUnreleasedRead
 	readPaused   bool        // reading is paused in the transport
 	linger       *time.Timer
+	streamPos    int64    // bytes written to the connection so far
+	acks         []sendOp // written sends whose completion waits for MsgConfirm acks
+	ackTimer     *time.Timer
+	ackArmed     bool
+	ackTask      func()
 	closeErr     error
 }
 
@@ -128,6 +133,7 @@ func NewSocket(sys *System, conn Conn, props *protoactor.Props, opts Options) (*
 	s.loopTask = s.runLoopTask
 	s.readTask = s.applyReadState
 	s.onReleased = s.released
+	s.ackTask = s.checkAcks
 	p := props.Clone(protoactor.WithMailbox(func() protoactor.Mailbox { return (*socketMailbox)(s) }))
 	s.pid = sys.Actors.Root.SpawnPrefix(p, "socket")
 	sys.sockets.Store(s.pid.Id, s)

@@ -107,6 +107,7 @@ func (s *Socket) lingerExpired() {
 	}
 	s.abortAll(ErrOperationAborted, nil)
 	s.closeConn(true)
+	s.runInline() // deliver the completions
 }
 
 // fail ends the connection after a write error: every pending send completes
@@ -143,6 +144,19 @@ func (s *Socket) abortAll(err error, refuse *Error) {
 	s.sends.Store(0)
 	s.ctrls.Store(0)
 	s.mu.Unlock()
+	for i := range s.acks {
+		a := &s.acks[i]
+		if a.flags&MsgConfirm != 0 {
+			s.completeOp(a, a.size, err) // written, never confirmed
+		} else {
+			s.completeOp(a, a.size, nil) // written; it only waited its turn
+		}
+		a.clear()
+	}
+	s.acks = s.acks[:0]
+	if s.ackTimer != nil {
+		s.ackTimer.Stop()
+	}
 	for i := s.head; i < len(s.act); i++ {
 		op := &s.act[i]
 		s.completeOp(op, op.sent, err)

@@ -3,6 +3,7 @@ package actor
 import (
 	"errors"
 	"syscall"
+	"time"
 
 	"github.com/overlapio/overlap/wsabuf"
 )
@@ -79,6 +80,12 @@ func (s *Socket) flush() {
 	s.checkWatermarks()
 }
 
+// sendNowWritten records the stream position of SendFrom's direct write.
+func (s *Socket) sendNowWritten(op *sendOp, n int) {
+	s.streamPos += int64(n)
+	op.end = s.streamPos
+}
+
 // writeQueued is flush's loop over the writer's queue.
 func (s *Socket) writeQueued() {
 	for s.head < len(s.act) && !s.waitWritable && !s.connClosed {
@@ -91,6 +98,9 @@ func (s *Socket) writeQueued() {
 				s.fail(wrapOS("shutdown", err))
 			}
 		case opClose:
+			if len(s.acks) > 0 {
+				return // close once the confirmed sends are acknowledged
+			}
 			s.head++
 			s.closeConn(false)
 		case opData:
@@ -243,6 +253,8 @@ func (s *Socket) writev(wv [][]byte) (int, error) {
 // advance completes the sends the last write finished and records partial
 // progress on the next one.
 func (s *Socket) advance(n int) {
+	pos := s.streamPos
+	s.streamPos += int64(n)
 	for s.head < len(s.act) {
 		op := &s.act[s.head]
 		if op.kind != opData {
@@ -257,18 +269,87 @@ func (s *Socket) advance(n int) {
 			return
 		}
 		n -= rest
+		pos += int64(rest)
 		op.sent = op.size
+		op.end = pos
 		s.head++
-		s.completeOp(op, op.size, nil)
+		s.written(op)
 		if n == 0 {
 			// Zero-byte sends right behind complete in order too.
 			for s.head < len(s.act) && s.act[s.head].kind == opData && s.act[s.head].size == 0 {
-				s.completeOp(&s.act[s.head], 0, nil)
+				s.act[s.head].end = pos
+				s.written(&s.act[s.head])
 				s.head++
 			}
 			return
 		}
 	}
+}
+
+// written completes a send the kernel has taken whole, unless it waits for
+// the peer's acknowledgement (MsgConfirm) or behind one that does.
+func (s *Socket) written(op *sendOp) {
+	if op.flags&MsgConfirm == 0 && len(s.acks) == 0 {
+		s.completeOp(op, op.size, nil)
+		return
+	}
+	s.acks = append(s.acks, *op)
+	s.acks[len(s.acks)-1].direct = nil // SendFrom reports it pending
+	s.armAckPoll()
+}
+
+// ackPollInterval is how often a socket with sends awaiting acknowledgement
+// asks the kernel how far the peer has acknowledged.
+const ackPollInterval = time.Millisecond
+
+func (s *Socket) armAckPoll() {
+	if s.ackArmed {
+		return
+	}
+	s.ackArmed = true
+	if s.ackTimer == nil {
+		s.ackTimer = time.AfterFunc(ackPollInterval, func() {
+			if s.conn.Post(s.ackTask) != nil {
+				s.sys.Logger.Debug("overlap: ack poll after the loop stopped", "socket", s.pid.Id)
+			}
+		})
+		return
+	}
+	s.ackTimer.Reset(ackPollInterval)
+}
+
+// checkAcks completes, in order, the sends whose bytes the peer has
+// acknowledged. Loop only.
+func (s *Socket) checkAcks() {
+	s.ackArmed = false
+	if s.connClosed || len(s.acks) == 0 {
+		return
+	}
+	outq, err := s.conn.Unacked()
+	if err != nil {
+		s.fail(wrapOS("wsasend", err))
+		return
+	}
+	acked := s.streamPos - int64(outq)
+	i := 0
+	for ; i < len(s.acks); i++ {
+		a := &s.acks[i]
+		if a.flags&MsgConfirm != 0 && a.end > acked {
+			break
+		}
+		s.completeOp(a, a.size, nil)
+	}
+	rest := copy(s.acks, s.acks[i:])
+	for j := rest; j < len(s.acks); j++ {
+		s.acks[j].clear()
+	}
+	s.acks = s.acks[:rest]
+	if rest > 0 {
+		s.armAckPoll()
+	}
+	// Deliver the completions, and go on with a graceful close that waited
+	// for the acknowledgements.
+	s.runInline()
 }
 
 // afterWrite handles the outcome of a write of total bytes that took n.

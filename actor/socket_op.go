@@ -28,8 +28,9 @@ type sendOp struct {
 	nseg    int32 // segments in inline or extra
 	inline  [inlineSegs][]byte
 	extra   [][]byte
-	size    int // bytes in all segments
-	sent    int // bytes the kernel has taken so far (writer-owned)
+	size    int   // bytes in all segments
+	sent    int   // bytes the kernel has taken so far (writer-owned)
+	end     int64 // stream offset just past the send's last byte, once written
 	ov      *Overlapped
 	replyTo *protoactor.PID
 	hold    Releaser

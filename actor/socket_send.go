@@ -46,7 +46,7 @@ func (s *Socket) validate(m *Send) error {
 		return ErrOpNotSupported
 	}
 	if s.info.Datagram {
-		if m.Flags&MsgOOB != 0 {
+		if m.Flags&(MsgOOB|MsgConfirm) != 0 {
 			return ErrOpNotSupported
 		}
 		if !s.info.Connected {
@@ -212,10 +212,15 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 		clear(wv)
 		s.wv = wv[:0]
 		if werr == nil && n == op.size {
-			s.completeOp(&op, n, nil)
+			s.sendNowWritten(&op, n)
+			s.written(&op)
+			if !res.done {
+				return 0, ErrIOPending // behind a send awaiting acknowledgement
+			}
 			return res.n, res.err
 		}
 		op.sent = n
+		s.streamPos += int64(n)
 		s.act = append(s.act, op)
 		s.afterWrite(n, total, werr)
 		if !s.waitWritable && !s.connClosed {

@@ -177,6 +177,7 @@ func (u *unboundConn) AwaitWritable() error                       { return unix.
 func (u *unboundConn) PauseRead() error                           { return nil }
 func (u *unboundConn) ResumeRead() error                          { return nil }
 func (u *unboundConn) ShutdownWrite() error                       { return nil }
+func (u *unboundConn) Unacked() (int, error)                      { return 0, unix.ENOTCONN }
 func (u *unboundConn) Close(bool) error                           { return nil }
 
 func (g *gconn) readPool() *wsabuf.Pool {

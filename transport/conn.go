@@ -123,6 +123,18 @@ func (g *gconn) setRead(on bool) error {
 	return nil
 }
 
+// Unacked reports the bytes the peer has not acknowledged (SIOCOUTQ).
+func (g *gconn) Unacked() (int, error) {
+	if g.closed {
+		return 0, unix.EBADF
+	}
+	n, err := unix.IoctlGetInt(g.fd, unix.SIOCOUTQ)
+	if err != nil {
+		return 0, os.NewSyscallError("ioctl", err)
+	}
+	return n, nil
+}
+
 func (g *gconn) ShutdownWrite() error {
 	if g.closed {
 		return unix.EBADF

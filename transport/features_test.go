@@ -334,3 +334,28 @@ func TestBlockingAndTrySend(t *testing.T) {
 		t.Fatalf("peer got %d bytes", r)
 	}
 }
+
+// Clause 23 over real TCP: a confirmed send completes once the peer's kernel
+// has acknowledged it.
+func TestConfirmOverTCP(t *testing.T) {
+	_, e := startEngine(t, Config{})
+	socks := make(chan *actor.Socket, 1)
+	l, err := e.Listen("tcp", "127.0.0.1:0", socketsProps(socks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := dialPeer(t, l)
+	s := acceptSocket(t, socks)
+	ov := &actor.Overlapped{}
+	if err := s.Send(&actor.Send{Buffers: wsabuf.Buffers{[]byte("acknowledge "), []byte("me")}, Flags: actor.MsgConfirm, Overlapped: ov}); err != actor.ErrIOPending {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	defer cancel()
+	if n, err := ov.Wait(ctx); err != nil || n != 14 {
+		t.Fatalf("confirmed send: %d, %v", n, err)
+	}
+	if got := readN(t, peer, 14); string(got) != "acknowledge me" {
+		t.Fatalf("peer got %q", got)
+	}
+}
