@@ -70,12 +70,32 @@ func kindOf(err error) string {
 	return err.Error()
 }
 
+// networks are the stream networks every contract test runs on.
+func networks(t *testing.T) []struct{ network, addr string } {
+	return []struct{ network, addr string }{
+		{"tcp", "127.0.0.1:0"},
+		{"tcp6", "[::1]:0"},
+		{"unix", t.TempDir() + "/s.sock"},
+	}
+}
+
+// onEveryNetwork runs fn as a subtest per stream network.
+func onEveryNetwork(t *testing.T, fn func(t *testing.T, network, addr string)) {
+	for _, n := range networks(t) {
+		t.Run(n.network, func(t *testing.T) { fn(t, n.network, n.addr) })
+	}
+}
+
 // pendingSetup is a listener whose socket has a peer that does not read yet,
 // with limits high enough to queue thousands of sends.
 func pendingSetup(t *testing.T) (*actor.System, *Engine, *actor.Socket, net.Conn) {
+	return pendingSetupOn(t, "tcp", "127.0.0.1:0")
+}
+
+func pendingSetupOn(t *testing.T, network, addr string) (*actor.System, *Engine, *actor.Socket, net.Conn) {
 	sys, e := startEngine(t, Config{Socket: actor.Options{MaxPendingBytes: 256 << 20, MaxPendingSends: 1 << 20}})
 	socks := make(chan *actor.Socket, 1)
-	l, err := e.Listen("tcp", "127.0.0.1:0", socketsProps(socks))
+	l, err := e.Listen(network, addr, socketsProps(socks))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,20 +130,22 @@ func drain(peer net.Conn) chan int {
 // Issue item 2: normal completion; the byte counts add up to what the peer
 // received.
 func TestExactlyOnceNormal(t *testing.T) {
-	_, _, s, peer := pendingSetup(t)
-	var led ledger
-	got := drain(peer)
-	fill(t, &led, s, 5000, 1024)
-	sent, errs := led.wait(t)
-	if errs["ok"] != 5000 {
-		t.Fatalf("completions %v, want 5000 ok", errs)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if r := <-got; r != sent {
-		t.Fatalf("peer received %d bytes, completions report %d", r, sent)
-	}
+	onEveryNetwork(t, func(t *testing.T, network, addr string) {
+		_, _, s, peer := pendingSetupOn(t, network, addr)
+		var led ledger
+		got := drain(peer)
+		fill(t, &led, s, 5000, 1024)
+		sent, errs := led.wait(t)
+		if errs["ok"] != 5000 {
+			t.Fatalf("completions %v, want 5000 ok", errs)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if r := <-got; r != sent {
+			t.Fatalf("peer received %d bytes, completions report %d", r, sent)
+		}
+	})
 }
 
 // Issue item 2 and clause 19: the peer resets the connection with thousands
@@ -154,42 +176,46 @@ func TestExactlyOncePeerReset(t *testing.T) {
 // Issue item 6 and clause 14: a graceful close with thousands of sends
 // pending delivers every byte of every send before the connection closes.
 func TestExactlyOnceGracefulClose(t *testing.T) {
-	_, _, s, peer := pendingSetup(t)
-	var led ledger
-	fill(t, &led, s, 10000, 1024)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Send(&actor.Send{Buffers: wsabuf.Buffers{[]byte("late")}}); !errors.Is(err, actor.ErrNotSock) {
-		t.Fatalf("send after Close: %v, want ErrNotSock", err)
-	}
-	got := drain(peer)
-	sent, errs := led.wait(t)
-	if errs["ok"] != 10000 {
-		t.Fatalf("completions %v, want all ok", errs)
-	}
-	if r := <-got; r != sent || sent != 10000*1024 {
-		t.Fatalf("peer received %d bytes, completions report %d", r, sent)
-	}
+	onEveryNetwork(t, func(t *testing.T, network, addr string) {
+		_, _, s, peer := pendingSetupOn(t, network, addr)
+		var led ledger
+		fill(t, &led, s, 10000, 1024)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Send(&actor.Send{Buffers: wsabuf.Buffers{[]byte("late")}}); !errors.Is(err, actor.ErrNotSock) {
+			t.Fatalf("send after Close: %v, want ErrNotSock", err)
+		}
+		got := drain(peer)
+		sent, errs := led.wait(t)
+		if errs["ok"] != 10000 {
+			t.Fatalf("completions %v, want all ok", errs)
+		}
+		if r := <-got; r != sent || sent != 10000*1024 {
+			t.Fatalf("peer received %d bytes, completions report %d", r, sent)
+		}
+	})
 }
 
 // Issue item 6 and clause 14: an abortive close completes pending sends with
 // ErrOperationAborted and the bytes they did send.
 func TestExactlyOnceAbortiveClose(t *testing.T) {
-	_, _, s, peer := pendingSetup(t)
-	var led ledger
-	fill(t, &led, s, 10000, 1024)
-	got := drain(peer)
-	if err := s.Abort(); err != nil {
-		t.Fatal(err)
-	}
-	sent, errs := led.wait(t)
-	if errs["WSA_OPERATION_ABORTED"] == 0 || errs["ok"]+errs["WSA_OPERATION_ABORTED"] != 10000 {
-		t.Fatalf("completions %v", errs)
-	}
-	if r := <-got; r > sent {
-		t.Fatalf("peer received %d bytes, more than the %d reported sent", r, sent)
-	}
+	onEveryNetwork(t, func(t *testing.T, network, addr string) {
+		_, _, s, peer := pendingSetupOn(t, network, addr)
+		var led ledger
+		fill(t, &led, s, 10000, 1024)
+		got := drain(peer)
+		if err := s.Abort(); err != nil {
+			t.Fatal(err)
+		}
+		sent, errs := led.wait(t)
+		if errs["WSA_OPERATION_ABORTED"] == 0 || errs["ok"]+errs["WSA_OPERATION_ABORTED"] != 10000 {
+			t.Fatalf("completions %v", errs)
+		}
+		if r := <-got; r > sent {
+			t.Fatalf("peer received %d bytes, more than the %d reported sent", r, sent)
+		}
+	})
 }
 
 // Issue item 2: engine stop with sends pending on many connections: each
@@ -233,20 +259,22 @@ func TestExactlyOnceEngineStop(t *testing.T) {
 // Clause 14: an owner actor that stops cancels its pending sends; the socket
 // actor is a child of the actor that dialed it.
 func TestExactlyOnceActorStop(t *testing.T) {
-	sys, _, s, peer := pendingSetup(t)
-	var led ledger
-	fill(t, &led, s, 5000, 4096)
-	sys.Actors.Root.Stop(s.PID())
-	sent, errs := led.wait(t)
-	if errs["WSA_OPERATION_ABORTED"] == 0 {
-		t.Fatalf("completions %v: nothing was aborted", errs)
-	}
-	if err := s.Send(&actor.Send{Buffers: wsabuf.Buffers{[]byte("x")}}); !errors.Is(err, actor.ErrNotSock) {
-		t.Fatalf("send after the actor stopped: %v, want ErrNotSock", err)
-	}
-	if r := <-drain(peer); r > sent {
-		t.Fatalf("peer received %d bytes, more than the %d reported", r, sent)
-	}
+	onEveryNetwork(t, func(t *testing.T, network, addr string) {
+		sys, _, s, peer := pendingSetupOn(t, network, addr)
+		var led ledger
+		fill(t, &led, s, 5000, 4096)
+		sys.Actors.Root.Stop(s.PID())
+		sent, errs := led.wait(t)
+		if errs["WSA_OPERATION_ABORTED"] == 0 {
+			t.Fatalf("completions %v: nothing was aborted", errs)
+		}
+		if err := s.Send(&actor.Send{Buffers: wsabuf.Buffers{[]byte("x")}}); !errors.Is(err, actor.ErrNotSock) {
+			t.Fatalf("send after the actor stopped: %v, want ErrNotSock", err)
+		}
+		if r := <-drain(peer); r > sent {
+			t.Fatalf("peer received %d bytes, more than the %d reported", r, sent)
+		}
+	})
 }
 
 // Clause 18: a Send to a PID that is not (or no longer) a socket actor

@@ -61,45 +61,47 @@ func checkFrames(t *testing.T, r io.Reader, senders, perSender int) {
 // messages to one socket at once; a plain net.Conn peer finds every frame
 // contiguous and every sender's frames in its order.
 func TestOrderUnderContention(t *testing.T) {
-	sys, e := startEngine(t, Config{})
-	socks := make(chan *actor.Socket, 1)
-	l, err := e.Listen("tcp", "127.0.0.1:0", socketsProps(socks))
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer := dialPeer(t, l)
-	sock := acceptSocket(t, socks)
+	onEveryNetwork(t, func(t *testing.T, network, addr string) {
+		sys, e := startEngine(t, Config{})
+		socks := make(chan *actor.Socket, 1)
+		l, err := e.Listen(network, addr, socketsProps(socks))
+		if err != nil {
+			t.Fatal(err)
+		}
+		peer := dialPeer(t, l)
+		sock := acceptSocket(t, socks)
 
-	const goroutines, actors, perSender = 64, 64, 200
-	done := make(chan struct{})
-	go func() { defer close(done); checkFrames(t, peer, goroutines+actors, perSender) }()
+		const goroutines, actors, perSender = 64, 64, 200
+		done := make(chan struct{})
+		go func() { defer close(done); checkFrames(t, peer, goroutines+actors, perSender) }()
 
-	var wg sync.WaitGroup
-	for g := 0; g < goroutines; g++ {
-		wg.Add(1)
-		go func(sender int) {
-			defer wg.Done()
-			for seq := 0; seq < perSender; seq++ {
-				sendRetry(t, sock, &actor.Send{Buffers: frame(sender, seq)})
-			}
-		}(g)
-	}
-	// Actors send with ctx.Send to the socket's PID; each gets a start message.
-	for a := 0; a < actors; a++ {
-		sender := goroutines + a
-		wg.Add(1)
-		pid := sys.Actors.Root.Spawn(protoactor.PropsFromFunc(func(ctx protoactor.Context) {
-			if _, ok := ctx.Message().(string); ok {
+		var wg sync.WaitGroup
+		for g := 0; g < goroutines; g++ {
+			wg.Add(1)
+			go func(sender int) {
+				defer wg.Done()
 				for seq := 0; seq < perSender; seq++ {
-					ctx.Send(sock.PID(), &actor.Send{Buffers: frame(sender, seq)})
+					sendRetry(t, sock, &actor.Send{Buffers: frame(sender, seq)})
 				}
-				wg.Done()
-			}
-		}))
-		sys.Actors.Root.Send(pid, "go")
-	}
-	wg.Wait()
-	<-done
+			}(g)
+		}
+		// Actors send with ctx.Send to the socket's PID; each gets a start message.
+		for a := 0; a < actors; a++ {
+			sender := goroutines + a
+			wg.Add(1)
+			pid := sys.Actors.Root.Spawn(protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+				if _, ok := ctx.Message().(string); ok {
+					for seq := 0; seq < perSender; seq++ {
+						ctx.Send(sock.PID(), &actor.Send{Buffers: frame(sender, seq)})
+					}
+					wg.Done()
+				}
+			}))
+			sys.Actors.Root.Send(pid, "go")
+		}
+		wg.Wait()
+		<-done
+	})
 }
 
 // sendRetry submits m, retrying while the socket's limits push back.
