@@ -24,66 +24,91 @@ import (
 // event loop, or after the connection closed the goroutine holding the
 // mailbox); atomics readable anywhere.
 type Socket struct {
-	// Immutable after NewSocket.
-	sys  *System
-	conn Conn
-	info ConnInfo
-	opts Options
-	pid  *protoactor.PID
+	// The fields one echoed message touches come first, so that a socket
+	// whose lines went cold while the kernel ran costs few cache misses.
 
 	// Scheduling: which goroutine processes the mailbox. See socket_mailbox.go.
-	status     atomic.Int32 // mbIdle or mbRunning
-	ticket     atomic.Bool  // a loop task is queued and unclaimed
-	detached   atomic.Bool  // the event loop is gone; runs happen on goroutines
-	inRun      atomic.Bool  // the loop is inside process (for SendFrom)
-	holding    atomic.Bool  // set until Start: posts only queue
-	loopTask   func()
-	readTask   func()       // applies the read pause state on the loop
-	onReleased func(int)    // Received buffers' release hook
-	wantPause  atomic.Int32 // 1: the handler asked to pause, 0: resume
-
-	// Guarded by mu.
-	mu      sync.Mutex
-	sysq    []any
-	userq   msgQueue
-	in      []sendOp // submitted, not yet taken by the writer
-	refused *Error   // non-nil: new sends fail with it (closing or closed)
-	shut    bool     // Shutdown requested: new sends fail with ErrShutdown
+	status    atomic.Int32 // mbIdle or mbRunning
+	sysMsgs   atomic.Int32 // system messages queued
+	userMsgs  atomic.Int32 // user messages queued
+	sends     atomic.Int32 // len(in)
+	ctrls     atomic.Int32 // control operations in in (abort, flush, cancel, ...)
+	ticket    atomic.Bool  // a loop task is queued and unclaimed
+	detached  atomic.Bool  // the event loop is gone; runs happen on goroutines
+	inRun     atomic.Bool  // the loop is inside process (for SendFrom)
+	holding   atomic.Bool  // set until Start: posts only queue
+	suspended atomic.Bool  // protoactor SuspendMailbox: user messages wait
+	stopped   atomic.Bool  // the actor has stopped: user messages are dropped
 
 	// Atomics readable anywhere. The pending counts rise under mu (so the
 	// limit check and the increment are one step) and fall without it.
 	pendingSends atomic.Int64
 	pendingBytes atomic.Int64
-	sysMsgs      atomic.Int32 // system messages queued
-	userMsgs     atomic.Int32 // user messages queued
-	suspended    atomic.Bool  // protoactor SuspendMailbox: user messages wait
-	stopped      atomic.Bool  // the actor has stopped: user messages are dropped
-	sends        atomic.Int32 // len(in)
-	ctrls        atomic.Int32 // control operations in in (abort, flush, cancel, ...)
-	blocking     atomic.Bool  // a blocking send is running
-	unreleased   atomic.Int64 // received bytes the handler holds
 
-	// Owned by the writer.
-	invoker      protoactor.MessageInvoker
-	act          []sendOp // taken from in; act[head:] are unfinished
-	head         int
-	spare        []sendOp
-	wv           [][]byte
+	// Owned by the writer (the loop), hot.
 	waitWritable bool
 	connClosed   bool
-	closing      bool // a graceful close is queued
 	unwritable   bool
-	recvFree     []*Received // recycled Received messages
-	userPaused   bool        // the handler asked to pause reading
-	autoPaused   bool        // unreleased received bytes reached MaxUnreleasedRead
-	readPaused   bool        // reading is paused in the transport
-	linger       *time.Timer
-	streamPos    int64    // bytes written to the connection so far
-	acks         []sendOp // written sends whose completion waits for MsgConfirm acks
-	ackTimer     *time.Timer
-	ackArmed     bool
-	ackTask      func()
-	closeErr     error
+	recvBusy     bool // recv is in use
+	head         int
+	act          []sendOp // taken from in; act[head:] are unfinished
+	wv           [][]byte
+	streamPos    int64        // bytes written to the connection so far
+	acks         []sendOp     // written sends whose completion waits for MsgConfirm acks
+	direct       directResult // outcome of SendFrom's immediate write
+	recv         Received     // the Received of the common case, one at a time
+	recvFree     []*Received  // recycled Received messages for the rest
+	invoker      protoactor.MessageInvoker
+
+	// Immutable after NewSocket. hot holds the values of opts and info the
+	// send path reads.
+	sys  *System
+	conn Conn
+	pid  *protoactor.PID
+	hot  hotOptions
+
+	// Guarded by mu.
+	mu      sync.Mutex
+	in      []sendOp // submitted, not yet taken by the writer
+	refused *Error   // non-nil: new sends fail with it (closing or closed)
+	shut    bool     // Shutdown requested: new sends fail with ErrShutdown
+	sysq    []any
+	userq   msgQueue
+
+	// Cold.
+	info       ConnInfo
+	opts       Options
+	loopTask   func()
+	readTask   func()       // applies the read pause state on the loop
+	onReleased func(int)    // Received buffers' release hook
+	wantPause  atomic.Int32 // 1: the handler asked to pause, 0: resume
+	blocking   atomic.Bool  // a blocking send is running
+	unreleased atomic.Int64 // received bytes the handler holds
+
+	// Owned by the writer, cold.
+	spare      []sendOp
+	closing    bool // a graceful close is queued
+	userPaused bool // the handler asked to pause reading
+	autoPaused bool // unreleased received bytes reached MaxUnreleasedRead
+	readPaused bool // reading is paused in the transport
+	ackArmed   bool
+	linger     *time.Timer
+	ackTimer   *time.Timer
+	ackTask    func()
+	closeErr   error
+}
+
+// hotOptions are the Options and ConnInfo values the send path reads, kept
+// with the socket's hot fields.
+type hotOptions struct {
+	datagram, connected bool
+	maxMsgSize          int
+	maxPendingSends     int64
+	maxPendingBytes     int64
+	highWatermark       int
+	lowWatermark        int
+	maxUnreleasedRead   int64
+	throughput          int
 }
 
 const (
@@ -129,6 +154,12 @@ func NewSocket(sys *System, conn Conn, props *protoactor.Props, opts Options) (*
 		return nil, nil, ErrNotInitialised
 	}
 	s := &Socket{sys: sys, conn: conn, info: conn.Info(), opts: opts.withDefaults()}
+	s.hot = hotOptions{
+		datagram: s.info.Datagram, connected: s.info.Connected, maxMsgSize: s.info.MaxMsgSize,
+		maxPendingSends: int64(s.opts.MaxPendingSends), maxPendingBytes: int64(s.opts.MaxPendingBytes),
+		highWatermark: s.opts.HighWatermark, lowWatermark: s.opts.LowWatermark,
+		maxUnreleasedRead: int64(s.opts.MaxUnreleasedRead), throughput: s.opts.Throughput,
+	}
 	s.holding.Store(true)
 	s.loopTask = s.runLoopTask
 	s.readTask = s.applyReadState

@@ -105,7 +105,7 @@ func (s *Socket) writeQueued() {
 			s.closeConn(false)
 		case opData:
 			switch {
-			case s.info.Datagram:
+			case s.hot.datagram:
 				if !s.writeDatagram() {
 					return // the message's last piece has not come yet
 				}
@@ -195,7 +195,7 @@ func (s *Socket) writeDatagram() bool {
 		return false
 	}
 	var err error
-	if s.info.MaxMsgSize > 0 && total > s.info.MaxMsgSize {
+	if s.hot.maxMsgSize > 0 && total > s.hot.maxMsgSize {
 		err = ErrMsgSize
 	} else {
 		wv := s.wv[:0]
@@ -294,7 +294,7 @@ func (s *Socket) written(op *sendOp) {
 		return
 	}
 	s.acks = append(s.acks, *op)
-	s.acks[len(s.acks)-1].direct = nil // SendFrom reports it pending
+	s.acks[len(s.acks)-1].direct = false // SendFrom reports it pending
 	s.armAckPoll()
 }
 
@@ -387,9 +387,9 @@ func (s *Socket) completeOp(op *sendOp, n int, err error) {
 	}
 	s.pendingSends.Dec()
 	s.pendingBytes.Sub(int64(op.size))
-	if op.direct != nil {
-		*op.direct = directResult{n: n, err: err, done: true}
-		op.direct = nil
+	if op.direct {
+		s.direct = directResult{n: n, err: err, done: true}
+		op.direct = false
 	}
 	if op.replyTo != nil && op.replyTo.Equal(s.pid) && !s.stopped.Load() {
 		// A completion for the socket's own handler: queue it directly.
@@ -410,10 +410,10 @@ func (s *Socket) completeOp(op *sendOp, n int, err error) {
 func (s *Socket) checkWatermarks() {
 	pb := int(s.pendingBytes.Load())
 	switch {
-	case !s.unwritable && pb >= s.opts.HighWatermark:
+	case !s.unwritable && pb >= s.hot.highWatermark:
 		s.unwritable = true
 		s.notify(&Unwritable{Socket: s, Pending: pb})
-	case s.unwritable && pb <= s.opts.LowWatermark:
+	case s.unwritable && pb <= s.hot.lowWatermark:
 		s.unwritable = false
 		s.notify(&Writable{Socket: s, Pending: pb})
 	}

@@ -172,7 +172,7 @@ func (s *Socket) hasWork(onLoop bool) bool {
 	}
 	// Sends queued behind a full socket still move the watermarks.
 	pb := int(s.pendingBytes.Load())
-	return !s.unwritable && pb >= s.opts.HighWatermark || s.unwritable && pb <= s.opts.LowWatermark
+	return !s.unwritable && pb >= s.hot.highWatermark || s.unwritable && pb <= s.hot.lowWatermark
 }
 
 // drainMessages delivers queued system and user messages to the actor, up to
@@ -196,7 +196,7 @@ func (s *Socket) drainMessages(onLoop bool) (yield bool) {
 			s.mu.Unlock()
 			return false // resumed by a system message, which schedules a run
 		}
-		if i >= s.opts.Throughput {
+		if i >= s.hot.throughput {
 			s.mu.Unlock()
 			return true
 		}
@@ -225,7 +225,11 @@ func (s *Socket) deliver(msg any) {
 			// The handler has returned: recycle the message (not its Data,
 			// which the handler owns). See Received.
 			*m = Received{}
-			s.recvFree = append(s.recvFree, m)
+			if m == &s.recv {
+				s.recvBusy = false
+			} else {
+				s.recvFree = append(s.recvFree, m)
+			}
 		}
 	case *Closed:
 		if m.Socket == s {
@@ -306,17 +310,20 @@ func (e *Endpoint) Received(data *wsabuf.Buf, from net.Addr) {
 		s.schedule()
 		return
 	}
-	if max := int64(s.opts.MaxUnreleasedRead); max > 0 {
+	if max := s.hot.maxUnreleasedRead; max > 0 {
 		data.OnRelease(s.onReleased)
 		if s.unreleased.Add(int64(data.Len())) >= max && !s.autoPaused {
 			s.applyReadState()
 		}
 	}
 	var r *Received
-	if n := len(s.recvFree); n > 0 {
+	switch n := len(s.recvFree); {
+	case !s.recvBusy:
+		r, s.recvBusy = &s.recv, true
+	case n > 0:
 		r = s.recvFree[n-1]
 		s.recvFree = s.recvFree[:n-1]
-	} else {
+	default:
 		r = new(Received)
 	}
 	r.Socket, r.Data, r.From = s, data, from

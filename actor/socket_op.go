@@ -36,7 +36,7 @@ type sendOp struct {
 	hold    Releaser
 	tag     any
 	cause   error // opCancel: the error the cancelled send completes with
-	direct  *directResult
+	direct  bool  // SendFrom's immediate write: its outcome goes to Socket.direct
 }
 
 // directResult receives the outcome of SendFrom's immediate write.

@@ -30,7 +30,7 @@ func (s *Socket) Unreleased() int { return int(s.unreleased.Load()) }
 // released is the release hook of Received buffers; any goroutine.
 func (s *Socket) released(n int) {
 	left := s.unreleased.Sub(int64(n))
-	if max := int64(s.opts.MaxUnreleasedRead); max > 0 && left <= max/2 && left+int64(n) > max/2 && !s.detached.Load() {
+	if max := s.hot.maxUnreleasedRead; max > 0 && left <= max/2 && left+int64(n) > max/2 && !s.detached.Load() {
 		_ = s.conn.Post(s.readTask)
 	}
 }
@@ -42,7 +42,7 @@ func (s *Socket) applyReadState() {
 		return
 	}
 	s.userPaused = s.wantPause.Load() == 1
-	if max := int64(s.opts.MaxUnreleasedRead); max > 0 {
+	if max := s.hot.maxUnreleasedRead; max > 0 {
 		u := s.unreleased.Load()
 		switch {
 		case u >= max:

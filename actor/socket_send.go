@@ -31,11 +31,15 @@ func (s *Socket) Send(m *Send) error {
 // delivered if one was asked for). Otherwise it behaves like Send. Called with
 // any other context, it is Send.
 func (s *Socket) SendFrom(ctx protoactor.Context, m *Send) (int, error) {
-	if ctx == nil || !s.inRun.Load() || !ctx.Self().Equal(s.pid) {
+	if ctx == nil || !s.inRun.Load() || !samePID(ctx.Self(), s.pid) {
 		return 0, s.submit(m, nil)
 	}
 	return s.sendNow(m)
 }
+
+// samePID compares PIDs by pointer first: an actor's context hands back the
+// PID its spawn returned, so the string comparison is rarely needed.
+func samePID(a, b *protoactor.PID) bool { return a == b || a.Equal(b) }
 
 // validate checks a send against the socket before anything is queued.
 func (s *Socket) validate(m *Send) error {
@@ -45,14 +49,14 @@ func (s *Socket) validate(m *Send) error {
 	if m.Flags&^knownFlags != 0 {
 		return ErrOpNotSupported
 	}
-	if s.info.Datagram {
+	if s.hot.datagram {
 		if m.Flags&(MsgOOB|MsgConfirm) != 0 {
 			return ErrOpNotSupported
 		}
-		if !s.info.Connected {
+		if !s.hot.connected {
 			return ErrNotConn
 		}
-		if m.Flags&MsgPartial == 0 && s.info.MaxMsgSize > 0 && m.Buffers.Len() > s.info.MaxMsgSize {
+		if m.Flags&MsgPartial == 0 && s.hot.maxMsgSize > 0 && m.Buffers.Len() > s.hot.maxMsgSize {
 			return ErrMsgSize
 		}
 	} else if m.Flags&MsgPartial != 0 {
@@ -131,10 +135,10 @@ func (s *Socket) admit(size int) error {
 		return s.refused
 	case s.shut:
 		return ErrShutdown
-	case s.pendingSends.Load() >= int64(s.opts.MaxPendingSends):
+	case s.pendingSends.Load() >= s.hot.maxPendingSends:
 		return ErrWouldBlock
 	}
-	if pb := s.pendingBytes.Load(); pb > 0 && pb+int64(size) > int64(s.opts.MaxPendingBytes) {
+	if pb := s.pendingBytes.Load(); pb > 0 && pb+int64(size) > s.hot.maxPendingBytes {
 		return ErrWouldBlock
 	}
 	s.pendingSends.Inc()
@@ -195,9 +199,10 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 		return 0, ErrIOPending // flushed when the handler returns
 	}
 	// Nothing is ahead of this send: write it now, and queue what is left.
-	var res directResult
-	op.direct = &res
-	if s.info.Datagram || op.flags != 0 {
+	// SendFrom is synchronous, so one result slot per socket serves it.
+	s.direct = directResult{}
+	op.direct = true
+	if s.hot.datagram || op.flags != 0 {
 		s.act = append(s.act, op)
 		s.writeQueued()
 	} else {
@@ -214,10 +219,10 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 		if werr == nil && n == op.size {
 			s.sendNowWritten(&op, n)
 			s.written(&op)
-			if !res.done {
+			if !s.direct.done {
 				return 0, ErrIOPending // behind a send awaiting acknowledgement
 			}
-			return res.n, res.err
+			return s.direct.n, s.direct.err
 		}
 		op.sent = n
 		s.streamPos += int64(n)
@@ -227,14 +232,14 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 			s.writeQueued()
 		}
 	}
-	if !res.done {
-		s.act[len(s.act)-1].direct = nil // left queued: it completes later
+	if !s.direct.done {
+		s.act[len(s.act)-1].direct = false // left queued: it completes later
 		return 0, ErrIOPending
 	}
 	if s.head == len(s.act) {
 		s.resetAct()
 	}
-	return res.n, res.err
+	return s.direct.n, s.direct.err
 }
 
 // TrySend is the non-blocking send of a non-overlapped socket: it writes what

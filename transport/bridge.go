@@ -94,7 +94,11 @@ func (b *bridge) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if req != nil {
 		props, opts, network = req.props, req.opts, req.network
 	}
-	g := &gconn{c: c, fd: c.Fd(), b: b, opts: opts, loop: b.loopFor(c.EventLoop()), info: connInfo(network, c)}
+	pool := opts.ReadPool
+	if pool == nil {
+		pool = wsabuf.Default()
+	}
+	g := &gconn{c: c, fd: c.Fd(), b: b, pool: pool, loop: b.loopFor(c.EventLoop()), info: connInfo(network, c)}
 	g.onWake = g.wake
 	sock, ep, err := actor.NewSocket(b.eng.sys, g, props, opts)
 	if req != nil {
@@ -124,7 +128,7 @@ func (b *bridge) OnTraffic(c gnet.Conn) gnet.Action {
 	if len(data) == 0 {
 		return gnet.None
 	}
-	buf, err := g.readPool().Get(len(data))
+	buf, err := g.pool.Get(len(data))
 	if err != nil {
 		// No buffer space: the bytes cannot be kept, so the stream is
 		// broken. Close rather than lose data silently.
@@ -179,13 +183,6 @@ func (u *unboundConn) ResumeRead() error                          { return nil }
 func (u *unboundConn) ShutdownWrite() error                       { return nil }
 func (u *unboundConn) Unacked() (int, error)                      { return 0, unix.ENOTCONN }
 func (u *unboundConn) Close(bool) error                           { return nil }
-
-func (g *gconn) readPool() *wsabuf.Pool {
-	if g.opts.ReadPool != nil {
-		return g.opts.ReadPool
-	}
-	return wsabuf.Default()
-}
 
 func (b *bridge) OnClose(c gnet.Conn, err error) gnet.Action {
 	g, ok := c.Context().(*gconn)

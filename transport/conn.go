@@ -8,22 +8,24 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/overlapio/overlap/actor"
+	"github.com/overlapio/overlap/wsabuf"
 )
 
 // gconn is one gnet connection seen as an actor.Conn. Its fields are owned by
 // the connection's event loop, except those marked.
 type gconn struct {
+	// What a read and a write touch, first.
+	ep     *actor.Endpoint // set after the socket is made
+	fd     int
+	closed bool
+	pool   *wsabuf.Pool // the Received buffers' pool
+	loop   *loopState   // the loop's writev scratch and task poster
+
 	c       gnet.Conn
-	fd      int
 	info    actor.ConnInfo
 	b       *bridge
-	opts    actor.Options
-	ep      *actor.Endpoint // set after the socket is made
-	loop    *loopState      // the loop's writev scratch and task poster
-	watched bool            // registered with the engine's watcher
-	closed  bool
+	watched bool // registered with the engine's watcher
 	paused  bool
-	abort   bool // the coming close is abortive
 	onWake  func()
 }
 

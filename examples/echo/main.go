@@ -22,16 +22,28 @@ import (
 
 	"github.com/overlapio/overlap/actor"
 	"github.com/overlapio/overlap/transport"
-	"github.com/overlapio/overlap/wsabuf"
 )
 
-// Handler echoes every received buffer back to its socket. The buffer is the
-// send's Hold: the socket releases it to the pool once the kernel has it.
-func Handler(ctx protoactor.Context) {
+// Handler is one connection's actor: it echoes every received buffer back.
+// The buffer is the send's Hold, released to the pool once the kernel has
+// the bytes. out is the gather array, kept in the actor and reused for every
+// send (the socket copies the array on submit), which saves an allocation
+// per message.
+type Handler struct{ out [1][]byte }
+
+// Receive implements protoactor.Actor.
+func (h *Handler) Receive(ctx protoactor.Context) {
 	if m, ok := ctx.Message().(*actor.Received); ok {
+		h.out[0] = m.Data.Bytes()
 		// SendFrom writes at once when nothing is queued ahead.
-		_, _ = m.Socket.SendFrom(ctx, &actor.Send{Buffers: wsabuf.Buffers{m.Data.Bytes()}, Hold: m.Data})
+		_, _ = m.Socket.SendFrom(ctx, &actor.Send{Buffers: h.out[:], Hold: m.Data})
+		h.out[0] = nil
 	}
+}
+
+// Props spawns a Handler per connection.
+func Props() *protoactor.Props {
+	return protoactor.PropsFromProducer(func() protoactor.Actor { return &Handler{} })
 }
 
 // Server is a running echo server.
@@ -49,7 +61,7 @@ func Start(addr string, loops int) (*Server, error) {
 		sys.Stop()
 		return nil, err
 	}
-	ln, err := eng.Listen("tcp", addr, protoactor.PropsFromFunc(Handler))
+	ln, err := eng.Listen("tcp", addr, Props())
 	if err != nil {
 		_ = eng.Stop(context.Background())
 		sys.Stop()
