@@ -130,9 +130,11 @@ func (b *bridge) OnTraffic(c gnet.Conn) gnet.Action {
 	}
 	buf, err := g.pool.Get(len(data))
 	if err != nil {
-		// No buffer space: the bytes cannot be kept, so the stream is
-		// broken. Close rather than lose data silently.
+		// No buffer space (clause 16): the bytes cannot be kept, so the
+		// stream is broken. Close rather than lose data silently; pending
+		// sends and the handler's Closed carry ErrNoBufs.
 		b.eng.sys.Logger.Warn("overlap: receive buffer pool exhausted; closing", "remote", c.RemoteAddr(), "err", err)
+		g.reason = &actor.OpError{Op: "read", Kind: actor.ErrNoBufs, Err: err}
 		return gnet.Close
 	}
 	copy(buf.Bytes(), data)
@@ -191,6 +193,9 @@ func (b *bridge) OnClose(c gnet.Conn, err error) gnet.Action {
 	}
 	b.eng.watch.forget(g)
 	g.closed = true
+	if err == nil {
+		err = g.reason
+	}
 	g.ep.Closed(err)
 	b.eng.track(g.ep.Socket(), -1)
 	return gnet.None

@@ -27,6 +27,7 @@ type gconn struct {
 	watched bool // registered with the engine's watcher
 	paused  bool
 	onWake  func()
+	reason  error // why overlap closed the connection, if it did
 }
 
 var _ actor.Conn = (*gconn)(nil)

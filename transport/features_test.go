@@ -359,3 +359,46 @@ func TestConfirmOverTCP(t *testing.T) {
 		t.Fatalf("peer got %q", got)
 	}
 }
+
+// Clause 16: a receive pool at its limit cannot keep the bytes read, so the
+// connection closes rather than lose them; the handler's Closed and the
+// pending sends carry ErrNoBufs.
+func TestReadPoolExhaustedIsNoBufs(t *testing.T) {
+	_, e := startEngine(t, Config{})
+	h := &hoarder{sock: make(chan *actor.Socket, 1)}
+	closed := make(chan error, 1)
+	props := protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+		switch m := ctx.Message().(type) {
+		case *actor.Connected:
+			h.sock <- m.Socket
+		case *actor.Received:
+			h.mu.Lock()
+			h.held = append(h.held, m.Data) // never released before the close
+			h.mu.Unlock()
+		case *actor.Closed:
+			closed <- m.Err
+		}
+	})
+	pool := wsabuf.NewPool(wsabuf.PoolConfig{Limit: 4096})
+	l, err := e.Listen("tcp", "127.0.0.1:0", props, WithSocketOptions(actor.Options{ReadPool: pool}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := dialPeer(t, l)
+	_ = acceptSocket(t, h.sock)
+	if _, err := peer.Write(make([]byte, 64<<10)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-closed:
+		if !errors.Is(err, actor.ErrNoBufs) {
+			t.Fatalf("Closed with %v, want ErrNoBufs", err)
+		}
+	case <-time.After(testDeadline):
+		t.Fatal("the connection stayed open with its pool exhausted")
+	}
+	h.releaseAll()
+	if pool.InUse() != 0 {
+		t.Fatalf("%d pool bytes not returned", pool.InUse())
+	}
+}
