@@ -99,35 +99,8 @@ func Classify(err error) *Error {
 	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		switch errno {
-		case syscall.ECONNRESET, syscall.EPIPE:
-			return ErrConnReset
-		case syscall.ECONNABORTED:
-			return ErrConnAborted
-		case syscall.ENETRESET, syscall.EHOSTUNREACH:
-			return ErrNetReset
-		case syscall.ENETDOWN, syscall.ENETUNREACH:
-			return ErrNetDown
-		case syscall.ENOTCONN, syscall.ECONNREFUSED:
-			return ErrNotConn
-		case syscall.EMSGSIZE:
-			return ErrMsgSize
-		case syscall.ENOBUFS, syscall.ENOMEM:
-			return ErrNoBufs
-		case syscall.ETIMEDOUT:
-			return ErrTimedOut
-		case syscall.EOPNOTSUPP:
-			return ErrOpNotSupported
-		case syscall.ESHUTDOWN:
-			return ErrShutdown
-		case syscall.EINVAL:
-			return ErrInvalid
-		case syscall.EFAULT:
-			return ErrFault
-		case syscall.EBADF, syscall.ENOTSOCK:
-			return ErrNotSock
-		case syscall.EAGAIN:
-			return ErrWouldBlock
+		if k, ok := byErrno[errno]; ok {
+			return k
 		}
 	}
 	switch {
@@ -142,6 +115,30 @@ func Classify(err error) *Error {
 	}
 	return nil
 }
+
+// byErrno maps an errno to its sentinel: each sentinel's own errno, and the
+// errnos that mean the same thing to a sender.
+var byErrno = func() map[syscall.Errno]*Error {
+	m := make(map[syscall.Errno]*Error)
+	for _, e := range []*Error{
+		ErrConnAborted, ErrConnReset, ErrFault, ErrInterrupted, ErrInProgress, ErrInvalid, ErrMsgSize,
+		ErrNetDown, ErrNetReset, ErrNoBufs, ErrNotConn, ErrNotSock, ErrOpNotSupported, ErrShutdown,
+		ErrTimedOut, ErrWouldBlock, ErrOperationAborted,
+	} {
+		m[e.Errno] = e
+	}
+	for errno, e := range map[syscall.Errno]*Error{
+		syscall.EPIPE:        ErrConnReset, // writing after the peer's reset or close
+		syscall.EHOSTUNREACH: ErrNetReset,
+		syscall.ENETUNREACH:  ErrNetDown,
+		syscall.ECONNREFUSED: ErrNotConn,
+		syscall.ENOMEM:       ErrNoBufs,
+		syscall.EBADF:        ErrNotSock,
+	} {
+		m[errno] = e
+	}
+	return m
+}()
 
 // wrapOS returns an OpError for an OS-level failure of op, classified by
 // Classify (ErrConnAborted when nothing matches).

@@ -99,14 +99,27 @@ type Listener struct {
 	closed bool
 }
 
-// ListenOption adjusts one listener.
-type ListenOption func(*listenConfig)
+// Option adjusts one Listen or Dial.
+type Option func(*optionSet)
 
-type listenConfig struct{ opts *actor.Options }
+type optionSet struct{ socket *actor.Options }
 
-// WithSocketOptions gives a listener's or a dial's sockets their own options.
-func WithSocketOptions(o actor.Options) ListenOption {
-	return func(c *listenConfig) { c.opts = &o }
+// WithSocketOptions gives a listener's or a dial's sockets their own options
+// instead of the engine's Config.Socket.
+func WithSocketOptions(o actor.Options) Option {
+	return func(c *optionSet) { c.socket = &o }
+}
+
+// socketOptions applies opts over the engine's defaults.
+func (e *Engine) socketOptions(opts []Option) actor.Options {
+	var set optionSet
+	for _, o := range opts {
+		o(&set)
+	}
+	if set.socket != nil {
+		return *set.socket
+	}
+	return e.cfg.Socket
 }
 
 // Listen starts accepting on network ("tcp", "tcp4", "tcp6", "unix") and
@@ -117,15 +130,8 @@ func WithSocketOptions(o actor.Options) ListenOption {
 // instead: one socket actor from props (Listener.Socket) receives every
 // datagram as Received with its sender in From; having no default peer, it
 // refuses sends with ErrNotConn (dial a connected UDP socket to send).
-func (e *Engine) Listen(network, address string, props *protoactor.Props, opts ...ListenOption) (*Listener, error) {
-	lc := listenConfig{}
-	for _, o := range opts {
-		o(&lc)
-	}
-	sopts := e.cfg.Socket
-	if lc.opts != nil {
-		sopts = *lc.opts
-	}
+func (e *Engine) Listen(network, address string, props *protoactor.Props, opts ...Option) (*Listener, error) {
+	sopts := e.socketOptions(opts)
 	loops := e.cfg.Loops
 	switch network {
 	case "tcp", "tcp4", "tcp6", "unix":
@@ -252,15 +258,8 @@ func (l *Listener) stop(ctx context.Context) error {
 // Dial connects to address on network ("tcp", "tcp4", "tcp6", "unix",
 // "udp", "udp4", "udp6") and returns the socket actor spawned from props
 // for the connection. ctx bounds the connect.
-func (e *Engine) Dial(ctx context.Context, network, address string, props *protoactor.Props, opts ...ListenOption) (*actor.Socket, error) {
-	lc := listenConfig{}
-	for _, o := range opts {
-		o(&lc)
-	}
-	sopts := e.cfg.Socket
-	if lc.opts != nil {
-		sopts = *lc.opts
-	}
+func (e *Engine) Dial(ctx context.Context, network, address string, props *protoactor.Props, opts ...Option) (*actor.Socket, error) {
+	sopts := e.socketOptions(opts)
 	cli, err := e.dialer(network)
 	if err != nil {
 		return nil, err
