@@ -141,7 +141,7 @@ func TestClause2ArrayCapturedAtSubmit(t *testing.T) {
 	for i := range many {
 		many[i] = []byte("YY")
 	}
-	few = append(few[:0], []byte("ZZ"))
+	_ = append(few[:0], []byte("ZZ")) // reuse the array's first slot
 	release()
 	waitOv(t, ov1)
 	waitOv(t, ov2)

@@ -87,7 +87,6 @@ type Socket struct {
 
 	// Owned by the writer, cold.
 	spare      []sendOp
-	closing    bool // a graceful close is queued
 	userPaused bool // the handler asked to pause reading
 	autoPaused bool // unreleased received bytes reached MaxUnreleasedRead
 	readPaused bool // reading is paused in the transport

@@ -38,20 +38,6 @@ func cpuTime(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * time.Second / clockTick, nil
 }
 
-// rss reads a process's resident set size in bytes from /proc/PID/statm.
-func rss(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
-	if err != nil {
-		return 0, err
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0, fmt.Errorf("bad /proc/%d/statm", pid)
-	}
-	pages, err := strconv.ParseInt(f[1], 10, 64)
-	return pages * int64(os.Getpagesize()), err
-}
-
 // startProfile starts a CPU profile written to path; call the result to stop.
 func startProfile(path string) (func(), error) {
 	f, err := os.Create(path)

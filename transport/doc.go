@@ -2,7 +2,8 @@
 //
 // An Engine listens (TCP v4 and v6, Unix streams) and dials (the same, plus
 // connected UDP); every connection becomes a socket actor spawned from the
-// Props given to Listen or Dial. The bridge turns gnet's callbacks into calls
+// Props given to Listen or Dial. Listening on UDP binds one unconnected
+// datagram socket whose actor receives every datagram with its sender. The bridge turns gnet's callbacks into calls
 // on the socket's actor.Endpoint: bytes read are copied out of gnet's loop
 // buffer into pooled buffers and delivered as actor.Received, inline on the
 // loop when the socket is idle.

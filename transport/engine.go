@@ -90,13 +90,12 @@ func (e *Engine) track(s *actor.Socket, delta int) {
 // Listener is a listening socket whose accepted connections become socket
 // actors spawned from the listener's Props.
 type Listener struct {
-	e      *Engine
-	b      *bridge
-	g      gnet.Engine
-	addr   net.Addr
-	done   chan error // gnet.Run's result
-	sock   *actor.Socket
-	closed bool
+	e    *Engine
+	b    *bridge
+	g    gnet.Engine
+	addr net.Addr
+	done chan error // gnet.Run's result
+	sock *actor.Socket
 }
 
 // Option adjusts one Listen or Dial.
