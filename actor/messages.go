@@ -71,6 +71,15 @@ type Received struct {
 	Socket *Socket
 	Data   *wsabuf.Buf
 	From   net.Addr
+	one    [1][]byte
+}
+
+// Buffers returns the received bytes as a one-segment gather list, ready to
+// send back (the echo case) without building an array: the list lives in the
+// message, and a Send copies it on submit.
+func (m *Received) Buffers() wsabuf.Buffers {
+	m.one[0] = m.Data.Bytes()
+	return m.one[:]
 }
 
 // Closed is the last socket message a handler receives: the connection is

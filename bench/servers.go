@@ -39,7 +39,11 @@ func runServer(kind, addr string, loops int) error {
 		if err != nil {
 			return err
 		}
-		ln, err := eng.Listen("tcp", addr, protoactor.PropsFromProducer(func() protoactor.Actor { return &echoActor{} }))
+		ln, err := eng.Listen("tcp", addr, protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+			if m, ok := ctx.Message().(*actor.Received); ok {
+				_, _ = m.Socket.SendFrom(ctx, &actor.Send{Buffers: m.Buffers(), Hold: m.Data})
+			}
+		}))
 		if err != nil {
 			return err
 		}
@@ -95,18 +99,6 @@ func runServer(kind, addr string, loops int) error {
 		return l.Close()
 	}
 	return fmt.Errorf("unknown server kind %q (want one of %v)", kind, serverKinds)
-}
-
-// echoActor is examples/echo's handler: each received buffer goes back with
-// SendFrom from a gather array kept in the actor.
-type echoActor struct{ out [1][]byte }
-
-func (a *echoActor) Receive(ctx protoactor.Context) {
-	if m, ok := ctx.Message().(*actor.Received); ok {
-		a.out[0] = m.Data.Bytes()
-		_, _ = m.Socket.SendFrom(ctx, &actor.Send{Buffers: a.out[:], Hold: m.Data})
-		a.out[0] = nil
-	}
 }
 
 // readerOnly hides net.Conn's ReadFrom/WriteTo so io.CopyBuffer uses the

@@ -26,25 +26,17 @@ import (
 
 // Handler is one connection's actor: it echoes every received buffer back.
 // The buffer is the send's Hold, released to the pool once the kernel has
-// the bytes. out is the gather array, kept in the actor and reused for every
-// send (the socket copies the array on submit), which saves an allocation
-// per message.
-type Handler struct{ out [1][]byte }
-
-// Receive implements protoactor.Actor.
-func (h *Handler) Receive(ctx protoactor.Context) {
+// the bytes; m.Buffers() is the gather list, kept in the message, so an
+// echoed message allocates nothing. SendFrom writes at once when nothing is
+// queued ahead.
+func Handler(ctx protoactor.Context) {
 	if m, ok := ctx.Message().(*actor.Received); ok {
-		h.out[0] = m.Data.Bytes()
-		// SendFrom writes at once when nothing is queued ahead.
-		_, _ = m.Socket.SendFrom(ctx, &actor.Send{Buffers: h.out[:], Hold: m.Data})
-		h.out[0] = nil
+		_, _ = m.Socket.SendFrom(ctx, &actor.Send{Buffers: m.Buffers(), Hold: m.Data})
 	}
 }
 
 // Props spawns a Handler per connection.
-func Props() *protoactor.Props {
-	return protoactor.PropsFromProducer(func() protoactor.Actor { return &Handler{} })
-}
+func Props() *protoactor.Props { return protoactor.PropsFromFunc(Handler) }
 
 // Server is a running echo server.
 type Server struct {
