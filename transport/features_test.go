@@ -402,3 +402,28 @@ func TestReadPoolExhaustedIsNoBufs(t *testing.T) {
 		t.Fatalf("%d pool bytes not returned", pool.InUse())
 	}
 }
+
+// Clause 5: MSG_DONTROUTE is accepted and applied (sendmsg with the flag);
+// loopback is directly connected, so the bytes arrive.
+func TestDontRoute(t *testing.T) {
+	onEveryNetwork(t, func(t *testing.T, network, addr string) {
+		_, e := startEngine(t, Config{})
+		socks := make(chan *actor.Socket, 1)
+		l, err := e.Listen(network, addr, socketsProps(socks))
+		if err != nil {
+			t.Fatal(err)
+		}
+		peer := dialPeer(t, l)
+		s := acceptSocket(t, socks)
+		ov := &actor.Overlapped{}
+		_ = s.Send(&actor.Send{Buffers: wsabuf.Buffers{[]byte("not "), []byte("routed")}, Flags: actor.MsgDontRoute, Overlapped: ov})
+		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+		defer cancel()
+		if n, err := ov.Wait(ctx); err != nil || n != 10 {
+			t.Fatalf("MSG_DONTROUTE send on %s: %d, %v", network, n, err)
+		}
+		if got := readN(t, peer, 10); string(got) != "not routed" {
+			t.Fatalf("peer got %q", got)
+		}
+	})
+}
