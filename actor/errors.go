@@ -22,6 +22,7 @@ type Error struct {
 	text  string
 }
 
+// Error returns the error's text, "overlap: " and what it means here.
 func (e *Error) Error() string { return e.text }
 
 // Is reports whether target is e's errno, so that errors.Is(ErrConnReset,
@@ -71,6 +72,7 @@ type OpError struct {
 	Err  error  // the cause, may be nil
 }
 
+// Error returns the operation, the sentinel's text and the cause.
 func (e *OpError) Error() string {
 	if e.Err == nil {
 		return e.Op + ": " + e.Kind.Error()

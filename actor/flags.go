@@ -27,6 +27,8 @@ const (
 	knownFlags = MsgDontRoute | MsgOOB | MsgPartial | MsgConfirm
 )
 
+// String returns the flags as Winsock names joined by "|", e.g.
+// "MSG_OOB|MSG_DONTROUTE"; unknown bits in hexadecimal.
 func (f Flags) String() string {
 	if f == 0 {
 		return "0"
