@@ -304,3 +304,63 @@ func TestSendToNonSocket(t *testing.T) {
 		t.Fatalf("System.Send to a non-socket actor: %v, want ErrNotSock", err)
 	}
 }
+
+// Issue item 2 and clause 13: Shutdown with thousands of sends pending sends
+// every one of them, then half-closes (the peer reads them all, then EOF);
+// a send after it fails with ErrShutdown and nothing of it is sent.
+func TestExactlyOnceShutdown(t *testing.T) {
+	onEveryNetwork(t, func(t *testing.T, network, addr string) {
+		_, _, s, peer := pendingSetupOn(t, network, addr)
+		var led ledger
+		fill(t, &led, s, 5000, 1024)
+		if err := s.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+		late := &actor.Overlapped{}
+		if err := s.Send(&actor.Send{Buffers: wsabuf.Buffers{[]byte("late")}, Overlapped: late}); !errors.Is(err, actor.ErrShutdown) {
+			t.Fatalf("send after Shutdown: %v, want ErrShutdown", err)
+		}
+		got := drain(peer) // io.Copy ends at the half-close's EOF
+		sent, errs := led.wait(t)
+		if errs["ok"] != 5000 {
+			t.Fatalf("completions %v", errs)
+		}
+		if r := <-got; r != sent || sent != 5000*1024 {
+			t.Fatalf("peer read %d bytes before EOF, completions report %d", r, sent)
+		}
+		if _, err, done := late.Result(); !done || !errors.Is(err, actor.ErrShutdown) {
+			t.Fatalf("the refused send's completion: %v (done %v)", err, done)
+		}
+	})
+}
+
+// Issue item 2 and clause 14 (SIO_FLUSH): with thousands of sends queued
+// behind a peer that does not read, Flush aborts those not started; the one
+// partly written finishes, and what the peer reads equals what the
+// completions report.
+func TestExactlyOnceFlush(t *testing.T) {
+	onEveryNetwork(t, func(t *testing.T, network, addr string) {
+		_, _, s, peer := pendingSetupOn(t, network, addr)
+		var led ledger
+		fill(t, &led, s, 20000, 1024)
+		if err := s.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		got := drain(peer)
+		sent, errs := led.wait(t)
+		if errs["WSA_OPERATION_ABORTED"] == 0 || errs["ok"]+errs["WSA_OPERATION_ABORTED"] != 20000 {
+			t.Fatalf("completions %v", errs)
+		}
+		for i, ov := range led.ovs {
+			if n, err, _ := ov.Result(); err != nil && n != 0 {
+				t.Fatalf("flushed send %d reports %d bytes: a started send was cut", i, n)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if r := <-got; r != sent {
+			t.Fatalf("peer read %d bytes, completions report %d", r, sent)
+		}
+	})
+}
