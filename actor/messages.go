@@ -83,7 +83,9 @@ func (m *Received) Buffers() wsabuf.Buffers {
 }
 
 // Closed is the last socket message a handler receives: the connection is
-// gone and every send has completed. Err is nil for a local, graceful close.
+// gone and every send has completed. Err is nil when overlap closed the
+// connection locally (Close, Abort, linger expiry, engine stop, the actor
+// stopping), and the transport's reason otherwise (a reset, EOF, ErrNoBufs).
 // The socket actor stops after its handler has processed Closed.
 type Closed struct {
 	Socket *Socket

@@ -82,6 +82,7 @@ type Socket struct {
 	readTask   func()       // applies the read pause state on the loop
 	onReleased func(int)    // Received buffers' release hook
 	wantPause  atomic.Int32 // 1: the handler asked to pause, 0: resume
+	closedOnce atomic.Bool  // Endpoint.Closed has run
 	blocking   atomic.Bool  // a blocking send is running
 	unreleased atomic.Int64 // received bytes the handler holds
 

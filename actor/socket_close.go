@@ -12,6 +12,12 @@ func (s *Socket) Shutdown() error {
 	if !s.sys.Running() {
 		return ErrNotInitialised
 	}
+	if s.unbound() {
+		s.mu.Lock()
+		s.shut = true
+		s.mu.Unlock()
+		return nil
+	}
 	return s.enqueueControl(sendOp{kind: opShutdown}, nil)
 }
 
@@ -24,14 +30,16 @@ func (s *Socket) Close() error {
 	if !s.sys.Running() {
 		return ErrNotInitialised
 	}
-	err := s.enqueueControl(sendOp{kind: opClose}, ErrNotSock)
-	if err == nil {
-		// The timer is the linger bound; the loop stops it when the
-		// connection closes first.
-		t := time.AfterFunc(s.opts.Linger, func() { _ = s.conn.Post(s.lingerExpired) })
-		s.mu.Lock()
-		s.linger = t
-		s.mu.Unlock()
+	if s.unbound() {
+		s.closeUnbound()
+		return nil
+	}
+	// The timer is the linger bound. It is stored with the close operation,
+	// under the same lock, so the loop's Closed always finds and stops it.
+	t := time.AfterFunc(s.opts.Linger, func() { _ = s.conn.Post(s.lingerExpired) })
+	err := s.enqueueControlWith(sendOp{kind: opClose}, ErrNotSock, t)
+	if err != nil {
+		t.Stop()
 	}
 	return err
 }
@@ -43,7 +51,21 @@ func (s *Socket) Abort() error {
 	if !s.sys.Running() {
 		return ErrNotInitialised
 	}
+	if s.unbound() {
+		s.closeUnbound()
+		return nil
+	}
 	return s.enqueueControl(sendOp{kind: opAbort}, ErrNotSock)
+}
+
+// unbound reports a socket with no event loop and no peer (a UDP
+// listener's): it never writes, so it closes without the writer.
+func (s *Socket) unbound() bool { return s.hot.datagram && !s.hot.connected }
+
+// closeUnbound closes an unbound socket: the handler gets Closed and the
+// actor stops; datagrams that still arrive are dropped.
+func (s *Socket) closeUnbound() {
+	(*Endpoint)(s).Closed(nil)
 }
 
 // Flush aborts the sends submitted before it that have not started (the
@@ -95,6 +117,18 @@ func (s *Socket) cancel(ov *Overlapped, cause error) {
 		op.ov, op.hold, op.replyTo = nil, nil, nil
 		s.abortAll(ErrOperationAborted, nil)
 		s.closeConn(true)
+		return
+	}
+	// Written whole and waiting for an acknowledgement (MsgConfirm), or
+	// behind one: it completes now with the cause; its bytes are sent.
+	for i := range s.acks {
+		if s.acks[i].ov != ov {
+			continue
+		}
+		s.completeOp(&s.acks[i], s.acks[i].size, cause)
+		copy(s.acks[i:], s.acks[i+1:])
+		s.acks[len(s.acks)-1].clear()
+		s.acks = s.acks[:len(s.acks)-1]
 		return
 	}
 	// Already completed (or never queued): nothing to withdraw.
@@ -187,8 +221,8 @@ func (s *Socket) closedErr() error {
 // and the socket stops using the event loop.
 func (e *Endpoint) Closed(err error) {
 	s := (*Socket)(e)
-	if s.connClosed {
-		return
+	if !s.closedOnce.CompareAndSwap(false, true) {
+		return // an unbound socket can be closed by its user and by its listener
 	}
 	s.connClosed = true
 	var kind error = ErrOperationAborted

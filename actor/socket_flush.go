@@ -146,11 +146,22 @@ func (s *Socket) writeGather() {
 // or a TrySend that must not wait.
 func (s *Socket) writeOne(op *sendOp) {
 	wv, total := op.appendUnsent(s.wv[:0], wsabuf.MaxIOV)
+	flags := op.flags & (MsgOOB | MsgDontRoute)
+	if flags&MsgOOB != 0 && op.size-op.sent > 1 {
+		// TCP marks the last byte of each MSG_OOB call urgent, and the
+		// peer takes that byte out of the stream: send all but the last
+		// byte as normal data, so the send stays contiguous, and the last
+		// byte alone as urgent data on the next pass.
+		flags &^= MsgOOB
+		if total == op.size-op.sent { // the window holds the last byte: hold it back
+			wv, total = trimLast(wv), total-1
+		}
+	}
 	var n int
 	var err error
 	if total > 0 {
-		if op.flags != 0 {
-			n, err = s.conn.SendMsg(wv, op.flags&(MsgOOB|MsgDontRoute))
+		if flags != 0 {
+			n, err = s.conn.SendMsg(wv, flags)
 		} else {
 			n, err = s.writev(wv)
 		}
@@ -178,6 +189,17 @@ func (s *Socket) writeOne(op *sendOp) {
 	s.afterWrite(n, total, err)
 }
 
+// trimLast drops the last byte of a gather list (whose segments are not
+// empty).
+func trimLast(wv [][]byte) [][]byte {
+	last := len(wv) - 1
+	if len(wv[last]) == 1 {
+		return wv[:last]
+	}
+	wv[last] = wv[last][:len(wv[last])-1]
+	return wv
+}
+
 // writeDatagram sends the message at the head of the queue: one send, or
 // the MsgPartial pieces up to and including the first send without the flag,
 // as one datagram. It reports false, having done nothing, while the
@@ -186,6 +208,16 @@ func (s *Socket) writeDatagram() bool {
 	end, total := s.head, 0
 	for ; end < len(s.act); end++ {
 		op := &s.act[end]
+		if op.kind != opData {
+			// A close or shutdown came before the message's last piece: the
+			// message can never be sent whole. Abort its pieces; the
+			// control operation runs next.
+			for i := s.head; i < end; i++ {
+				s.completeOp(&s.act[i], 0, ErrOperationAborted)
+			}
+			s.head = end
+			return true
+		}
 		total += op.size
 		if op.flags&MsgPartial == 0 {
 			break

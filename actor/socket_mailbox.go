@@ -161,7 +161,7 @@ func (s *Socket) process(onLoop bool) {
 
 // hasWork reports whether process should go round again.
 func (s *Socket) hasWork(onLoop bool) bool {
-	if s.sysMsgs.Load() > 0 || s.userMsgs.Load() > 0 && !s.suspended.Load() {
+	if s.sysMsgs.Load() > 0 || s.userMsgs.Load() > 0 && (!s.suspended.Load() || s.stopped.Load()) {
 		return true
 	}
 	if !onLoop || s.connClosed {
@@ -192,7 +192,7 @@ func (s *Socket) drainMessages(onLoop bool) (yield bool) {
 			s.invokeSystem(msg, onLoop)
 			continue
 		}
-		if s.suspended.Load() {
+		if s.suspended.Load() && !s.stopped.Load() {
 			s.mu.Unlock()
 			return false // resumed by a system message, which schedules a run
 		}
@@ -305,6 +305,10 @@ func (e *Endpoint) StartUnbound() {
 func (e *Endpoint) Received(data *wsabuf.Buf, from net.Addr) {
 	s := (*Socket)(e)
 	if s.detached.Load() {
+		if s.closedOnce.Load() {
+			data.Release() // closed: nobody reads any more
+			return
+		}
 		// No loop owns this socket: queue for the goroutine that runs it.
 		s.postUser(&Received{Socket: s, Data: data, From: from})
 		s.schedule()

@@ -87,6 +87,9 @@ func (s *Socket) submit(m *Send, sender *protoactor.PID) error {
 	op := sendOp{flags: m.Flags, ov: m.Overlapped, replyTo: replyTarget(m, sender), hold: m.Hold, tag: m.Tag}
 	if op.ov != nil && op.ov.arm() != nil {
 		op.ov = nil // pending for another send: that send owns its completion
+		if holdErr(op.hold) != nil {
+			op.hold = nil // already released
+		}
 		s.sys.complete(s.pid, &op, 0, ErrInvalid)
 		return ErrInvalid
 	}
@@ -149,6 +152,12 @@ func (s *Socket) admit(size int) error {
 // enqueueControl appends a control operation (shutdown, close, flush, ...)
 // to the submit queue. refuse, when non-nil, makes later sends fail with it.
 func (s *Socket) enqueueControl(op sendOp, refuse *Error) error {
+	return s.enqueueControlWith(op, refuse, nil)
+}
+
+// enqueueControlWith is enqueueControl that also records the linger timer
+// of a graceful close, under the same lock.
+func (s *Socket) enqueueControlWith(op sendOp, refuse *Error, linger *time.Timer) error {
 	s.mu.Lock()
 	if s.refused != nil {
 		err := s.refused
@@ -157,6 +166,9 @@ func (s *Socket) enqueueControl(op sendOp, refuse *Error) error {
 	}
 	if refuse != nil {
 		s.refused = refuse
+	}
+	if linger != nil {
+		s.linger = linger
 	}
 	if op.kind == opShutdown {
 		s.shut = true
@@ -174,6 +186,9 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 	op := sendOp{flags: m.Flags, ov: m.Overlapped, replyTo: m.ReplyTo, hold: m.Hold, tag: m.Tag}
 	if op.ov != nil && op.ov.arm() != nil {
 		op.ov = nil
+		if holdErr(op.hold) != nil {
+			op.hold = nil // already released
+		}
 		s.sys.complete(s.pid, &op, 0, ErrInvalid)
 		return 0, ErrInvalid
 	}

@@ -81,7 +81,11 @@ func (s *System) onEvent(evt any) {
 		sender = dl.Sender
 	}
 	if m, ok := msg.(*Send); ok {
-		s.reject(dl.PID, m, sender, ErrNotSock)
+		err := ErrNotSock
+		if !s.Running() {
+			err = ErrNotInitialised
+		}
+		s.reject(dl.PID, m, sender, err)
 	}
 }
 
@@ -144,8 +148,10 @@ func (s *System) Stop() {
 	if !s.stopped.CompareAndSwap(false, true) {
 		return
 	}
-	s.Actors.EventStream.Unsubscribe(s.deadSub)
 	if s.ownsActors {
+		s.Actors.EventStream.Unsubscribe(s.deadSub)
 		s.Actors.Shutdown()
 	}
+	// On the caller's actor system the dead-letter watch stays: a Send to a
+	// gone socket still completes, with ErrNotInitialised.
 }

@@ -19,13 +19,14 @@ import (
 // connection's socket. It knows nothing of users' messages.
 type bridge struct {
 	gnet.BuiltinEventEngine
-	eng     *Engine
-	props   *protoactor.Props // nil for the client: each dial brings its own
-	opts    actor.Options
-	network string
-	booted  chan gnet.Engine
-	unbound *actor.Endpoint // the socket of an unconnected UDP listener; set in OnBoot
-	bootErr error
+	eng      *Engine
+	props    *protoactor.Props // nil for the client: each dial brings its own
+	opts     actor.Options
+	network  string
+	booted   chan gnet.Engine
+	unbound  *actor.Endpoint // the socket of an unconnected UDP listener; set in OnBoot
+	bootErr  error
+	shutdown bool // guarded by mu: OnShutdown ran
 
 	mu    sync.Mutex
 	loops map[gnet.EventLoop]*loopState // guarded by mu
@@ -60,6 +61,8 @@ func (b *bridge) makeUnbound(e gnet.Engine) error {
 	if err != nil {
 		return err
 	}
+	// Started here, before the loop can read: Connected comes first.
+	ep.StartUnbound()
 	b.unbound = ep
 	return nil
 }
@@ -83,6 +86,7 @@ func (b *bridge) loopFor(el gnet.EventLoop) *loopState {
 	ls := b.loops[el]
 	if ls == nil {
 		ls = newLoopState(el)
+		ls.stopped.Store(b.shutdown)
 		b.loops[el] = ls
 	}
 	return ls
@@ -100,7 +104,12 @@ func (b *bridge) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	}
 	g := &gconn{c: c, fd: c.Fd(), b: b, pool: pool, loop: b.loopFor(c.EventLoop()), info: connInfo(network, c)}
 	g.onWake = g.wake
-	sock, ep, err := actor.NewSocket(b.eng.sys, g, props, opts)
+	var sock *actor.Socket
+	var ep *actor.Endpoint
+	var err error = actor.ErrNotInitialised // the engine is stopping: no new sockets
+	if !b.eng.isStopping() {
+		sock, ep, err = actor.NewSocket(b.eng.sys, g, props, opts)
+	}
 	if req != nil {
 		req.result <- dialResult{sock, err}
 	}
@@ -110,9 +119,23 @@ func (b *bridge) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	}
 	g.ep = ep
 	c.SetContext(g)
-	b.eng.track(sock, +1)
+	if !b.eng.track(sock, +1) {
+		// Stop began between the check and now: close this one too.
+		_ = sock.Close()
+	}
 	ep.Start()
 	return nil, gnet.None
+}
+
+// OnShutdown marks the engine's loops stopped: posts to them fail from now
+// on instead of queueing tasks that will never run.
+func (b *bridge) OnShutdown(gnet.Engine) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, ls := range b.loops {
+		ls.stopped.Store(true)
+	}
+	b.shutdown = true
 }
 
 func (b *bridge) OnTraffic(c gnet.Conn) gnet.Action {

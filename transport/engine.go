@@ -72,19 +72,29 @@ func NewEngine(sys *actor.System, cfg Config) (*Engine, error) {
 	return &Engine{sys: sys, cfg: cfg, log: log, watch: w, live: make(map[*actor.Socket]struct{})}, nil
 }
 
-// track counts open sockets so Stop can wait for graceful closes.
-func (e *Engine) track(s *actor.Socket, delta int) {
+// isStopping reports whether Stop has begun.
+func (e *Engine) isStopping() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stopped
+}
+
+// track counts open sockets so Stop can wait for graceful closes. Adding
+// one reports false once Stop has begun (the caller closes it; it is still
+// counted, so Stop waits for it).
+func (e *Engine) track(s *actor.Socket, delta int) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if delta > 0 {
 		e.live[s] = struct{}{}
-		return
+		return !e.stopped
 	}
 	delete(e.live, s)
 	if len(e.live) == 0 && e.drained != nil {
 		close(e.drained)
 		e.drained = nil
 	}
+	return true
 }
 
 // Listener is a listening socket whose accepted connections become socket
@@ -170,12 +180,17 @@ func (e *Engine) Listen(network, address string, props *protoactor.Props, opts .
 	l.addr = addr
 	if b.unbound != nil {
 		l.sock = b.unbound.Socket()
-		b.unbound.StartUnbound()
 	} else if b.bootErr != nil {
 		l.stop(context.Background())
 		return nil, b.bootErr
 	}
 	e.mu.Lock()
+	if e.stopped {
+		// Stop ran while this listener started: it would outlive the engine.
+		e.mu.Unlock()
+		_ = l.stop(context.Background())
+		return nil, actor.ErrNotInitialised
+	}
 	e.listeners = append(e.listeners, l)
 	e.mu.Unlock()
 	return l, nil
@@ -324,6 +339,8 @@ func (e *Engine) Stop(ctx context.Context) error {
 	for s := range e.live {
 		socks = append(socks, s)
 	}
+	// drained is closed when the last socket closes, including sockets
+	// accepted after this point (track closes those at once).
 	var drained chan struct{}
 	if len(e.live) > 0 {
 		drained = make(chan struct{})

@@ -2,7 +2,9 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"reflect"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/panjf2000/gnet/v2"
@@ -13,10 +15,11 @@ import (
 // loopState is what overlap keeps per gnet event loop: the writev scratch and
 // a way to post tasks to the loop without allocating.
 type loopState struct {
-	el     gnet.EventLoop
-	iov    iovecs
-	poller *netpoll.Poller // nil: fall back to EventLoop.Execute
-	epfd   int             // gnet's epoll descriptor, -1 if unknown
+	stopped atomic.Bool // the engine is shutting down: tasks would never run
+	el      gnet.EventLoop
+	iov     iovecs
+	poller  *netpoll.Poller // nil: fall back to EventLoop.Execute
+	epfd    int             // gnet's epoll descriptor, -1 if unknown
 }
 
 func newLoopState(el gnet.EventLoop) *loopState {
@@ -55,11 +58,16 @@ func runTask(param any) error {
 
 // post runs fn on the loop, later.
 func (ls *loopState) post(fn func()) error {
+	if ls.stopped.Load() {
+		return errLoopStopped
+	}
 	if ls.poller != nil {
 		return ls.poller.Trigger(queue.LowPriority, runTask, fn)
 	}
 	return ls.el.Execute(context.Background(), runnable(fn))
 }
+
+var errLoopStopped = errors.New("overlap: the event loop has stopped")
 
 type runnable func()
 
