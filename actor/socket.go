@@ -148,10 +148,53 @@ func (s *Socket) Pending() (sends, bytes int) {
 // NewSocket spawns the socket actor for conn from props (the user's handler,
 // whose mailbox and dispatcher are replaced by the socket's own) and returns
 // its handle and the endpoint the transport drives. Call it on conn's event
-// loop, then Endpoint.Start.
+// loop, then Endpoint.Start. A transport that spawns many sockets from the
+// same Props uses a Spawner instead.
 func NewSocket(sys *System, conn Conn, props *protoactor.Props, opts Options) (*Socket, *Endpoint, error) {
 	if sys == nil || !sys.Running() {
 		return nil, nil, ErrNotInitialised
+	}
+	return NewSpawner(props).NewSocket(sys, conn, opts)
+}
+
+// Spawner spawns the socket actors of one handler Props. It prepares the
+// Props once, with the socket mailbox, so that every socket of a listener
+// shares one Props instead of holding a copy: less memory per connection,
+// and one Props that stays in cache for all of them.
+type Spawner struct {
+	props *protoactor.Props
+	mu    sync.Mutex // held across a spawn
+	next  *Socket    // guarded by mu: the socket whose actor is being spawned
+}
+
+// NewSpawner prepares props (left unchanged) for spawning socket actors. A
+// nil props makes a Spawner whose NewSocket fails with ErrInvalid.
+func NewSpawner(props *protoactor.Props) *Spawner {
+	sp := &Spawner{}
+	if props != nil {
+		sp.props = props.Clone(protoactor.WithMailbox(sp.mailbox))
+	}
+	return sp
+}
+
+// mailbox is the prepared Props' mailbox producer: protoactor calls it
+// synchronously inside the spawn, while sp.mu is held.
+func (sp *Spawner) mailbox() protoactor.Mailbox {
+	s := sp.next
+	if s == nil {
+		panic("overlap: a socket Props was spawned outside Spawner.NewSocket")
+	}
+	sp.next = nil
+	return (*socketMailbox)(s)
+}
+
+// NewSocket is the package's NewSocket with the Spawner's Props.
+func (sp *Spawner) NewSocket(sys *System, conn Conn, opts Options) (*Socket, *Endpoint, error) {
+	if sys == nil || !sys.Running() {
+		return nil, nil, ErrNotInitialised
+	}
+	if sp.props == nil {
+		return nil, nil, ErrInvalid
 	}
 	s := &Socket{sys: sys, conn: conn, info: conn.Info(), opts: opts.withDefaults()}
 	s.hot = hotOptions{
@@ -165,8 +208,11 @@ func NewSocket(sys *System, conn Conn, props *protoactor.Props, opts Options) (*
 	s.readTask = s.applyReadState
 	s.onReleased = s.released
 	s.ackTask = s.checkAcks
-	p := props.Clone(protoactor.WithMailbox(func() protoactor.Mailbox { return (*socketMailbox)(s) }))
-	s.pid = sys.Actors.Root.SpawnPrefix(p, "socket")
+	sp.mu.Lock()
+	sp.next = s
+	s.pid = sys.Actors.Root.SpawnPrefix(sp.props, "socket")
+	sp.next = nil
+	sp.mu.Unlock()
 	sys.sockets.Store(s.pid.Id, s)
 	return s, (*Endpoint)(s), nil
 }

@@ -21,6 +21,7 @@ type bridge struct {
 	gnet.BuiltinEventEngine
 	eng      *Engine
 	props    *protoactor.Props // nil for the client: each dial brings its own
+	spawner  *actor.Spawner    // props prepared once, shared by the listener's sockets
 	opts     actor.Options
 	network  string
 	booted   chan gnet.Engine
@@ -33,7 +34,11 @@ type bridge struct {
 }
 
 func newBridge(e *Engine, network string, props *protoactor.Props, opts actor.Options) *bridge {
-	return &bridge{eng: e, props: props, opts: opts, network: network,
+	var spawner *actor.Spawner
+	if props != nil {
+		spawner = actor.NewSpawner(props)
+	}
+	return &bridge{eng: e, props: props, spawner: spawner, opts: opts, network: network,
 		booted: make(chan gnet.Engine, 1), loops: make(map[gnet.EventLoop]*loopState)}
 }
 
@@ -57,7 +62,7 @@ func (b *bridge) makeUnbound(e gnet.Engine) error {
 		max = 65527
 	}
 	info := actor.ConnInfo{Network: b.network, LocalAddr: addr, Datagram: true, MaxMsgSize: max}
-	_, ep, err := actor.NewSocket(b.eng.sys, &unboundConn{info: info}, b.props, b.opts)
+	_, ep, err := b.spawner.NewSocket(b.eng.sys, &unboundConn{info: info}, b.opts)
 	if err != nil {
 		return err
 	}
@@ -93,10 +98,10 @@ func (b *bridge) loopFor(el gnet.EventLoop) *loopState {
 }
 
 func (b *bridge) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
-	props, opts, network := b.props, b.opts, b.network
+	spawner, opts, network := b.spawner, b.opts, b.network
 	req, _ := c.Context().(*dialRequest)
 	if req != nil {
-		props, opts, network = req.props, req.opts, req.network
+		spawner, opts, network = actor.NewSpawner(req.props), req.opts, req.network
 	}
 	pool := opts.ReadPool
 	if pool == nil {
@@ -108,7 +113,7 @@ func (b *bridge) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	var ep *actor.Endpoint
 	var err error = actor.ErrNotInitialised // the engine is stopping: no new sockets
 	if !b.eng.isStopping() {
-		sock, ep, err = actor.NewSocket(b.eng.sys, g, props, opts)
+		sock, ep, err = spawner.NewSocket(b.eng.sys, g, opts)
 	}
 	if req != nil {
 		req.result <- dialResult{sock, err}
