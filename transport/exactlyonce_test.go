@@ -93,14 +93,7 @@ func pendingSetup(t *testing.T) (*actor.System, *Engine, *actor.Socket, net.Conn
 }
 
 func pendingSetupOn(t *testing.T, network, addr string) (*actor.System, *Engine, *actor.Socket, net.Conn) {
-	sys, e := startEngine(t, Config{Socket: actor.Options{MaxPendingBytes: 256 << 20, MaxPendingSends: 1 << 20}})
-	socks := make(chan *actor.Socket, 1)
-	l, err := e.Listen(network, addr, socketsProps(socks))
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer := dialPeer(t, l)
-	return sys, e, acceptSocket(t, socks), peer
+	return connectedPair(t, network, addr, Config{Socket: actor.Options{MaxPendingBytes: 256 << 20, MaxPendingSends: 1 << 20}})
 }
 
 // fill submits n sends of size bytes; the peer is not reading, so most stay

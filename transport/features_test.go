@@ -11,7 +11,6 @@ import (
 	"time"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
-	"golang.org/x/sys/unix"
 
 	"github.com/overlapio/overlap/actor"
 	"github.com/overlapio/overlap/wsabuf"
@@ -161,14 +160,7 @@ func TestBackpressureWithStalledPeer(t *testing.T) {
 // Clause 6: MSG_OOB on a stream socket sends urgent data after every earlier
 // send.
 func TestOOBOnStream(t *testing.T) {
-	_, e := startEngine(t, Config{})
-	socks := make(chan *actor.Socket, 1)
-	l, err := e.Listen("tcp", "127.0.0.1:0", socketsProps(socks))
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer := dialPeer(t, l)
-	s := acceptSocket(t, socks)
+	_, _, s, peer := connectedPair(t, "tcp", "127.0.0.1:0", Config{})
 	ov := &actor.Overlapped{}
 	_ = s.Send(&actor.Send{Buffers: wsabuf.Buffers{[]byte("normal")}})
 	_ = s.Send(&actor.Send{Buffers: wsabuf.Buffers{[]byte("!")}, Flags: actor.MsgOOB, Overlapped: ov})
@@ -180,14 +172,7 @@ func TestOOBOnStream(t *testing.T) {
 	if got := readN(t, peer, 6); string(got) != "normal" {
 		t.Fatalf("in-band bytes %q", got)
 	}
-	raw, _ := peer.(*net.TCPConn).SyscallConn()
-	var oob [1]byte
-	var rerr error
-	var n int
-	_ = raw.Read(func(fd uintptr) bool {
-		n, _, rerr = unix.Recvfrom(int(fd), oob[:], unix.MSG_OOB)
-		return rerr != unix.EAGAIN && rerr != unix.EINVAL
-	})
+	oob, n, rerr := recvOOB(peer)
 	if rerr != nil || n != 1 || oob[0] != '!' {
 		t.Fatalf("urgent byte: %q, %v", oob[:n], rerr)
 	}
@@ -338,14 +323,7 @@ func TestBlockingAndTrySend(t *testing.T) {
 // Clause 23 over real TCP: a confirmed send completes once the peer's kernel
 // has acknowledged it.
 func TestConfirmOverTCP(t *testing.T) {
-	_, e := startEngine(t, Config{})
-	socks := make(chan *actor.Socket, 1)
-	l, err := e.Listen("tcp", "127.0.0.1:0", socketsProps(socks))
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer := dialPeer(t, l)
-	s := acceptSocket(t, socks)
+	_, _, s, peer := connectedPair(t, "tcp", "127.0.0.1:0", Config{})
 	ov := &actor.Overlapped{}
 	if err := s.Send(&actor.Send{Buffers: wsabuf.Buffers{[]byte("acknowledge "), []byte("me")}, Flags: actor.MsgConfirm, Overlapped: ov}); err != actor.ErrIOPending {
 		t.Fatal(err)
@@ -407,14 +385,7 @@ func TestReadPoolExhaustedIsNoBufs(t *testing.T) {
 // loopback is directly connected, so the bytes arrive.
 func TestDontRoute(t *testing.T) {
 	onEveryNetwork(t, func(t *testing.T, network, addr string) {
-		_, e := startEngine(t, Config{})
-		socks := make(chan *actor.Socket, 1)
-		l, err := e.Listen(network, addr, socketsProps(socks))
-		if err != nil {
-			t.Fatal(err)
-		}
-		peer := dialPeer(t, l)
-		s := acceptSocket(t, socks)
+		_, _, s, peer := connectedPair(t, network, addr, Config{})
 		ov := &actor.Overlapped{}
 		_ = s.Send(&actor.Send{Buffers: wsabuf.Buffers{[]byte("not "), []byte("routed")}, Flags: actor.MsgDontRoute, Overlapped: ov})
 		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)

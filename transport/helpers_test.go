@@ -8,6 +8,7 @@ import (
 	"time"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sys/unix"
 
 	"github.com/overlapio/overlap/actor"
 	"github.com/overlapio/overlap/wsabuf"
@@ -92,4 +93,28 @@ func readN(t testing.TB, c net.Conn, n int) []byte {
 		t.Fatalf("read %d bytes: %v", n, err)
 	}
 	return b
+}
+
+// connectedPair starts an engine with cfg, listens on network/addr and
+// returns the accepted socket with its plain net.Conn peer.
+func connectedPair(t *testing.T, network, addr string, cfg Config, opts ...Option) (*actor.System, *Engine, *actor.Socket, net.Conn) {
+	t.Helper()
+	sys, e := startEngine(t, cfg)
+	socks := make(chan *actor.Socket, 1)
+	l, err := e.Listen(network, addr, socketsProps(socks), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := dialPeer(t, l)
+	return sys, e, acceptSocket(t, socks), peer
+}
+
+// recvOOB waits for the urgent byte on a TCP peer and reads it.
+func recvOOB(peer net.Conn) (oob [1]byte, n int, err error) {
+	raw, _ := peer.(*net.TCPConn).SyscallConn()
+	_ = raw.Read(func(fd uintptr) bool {
+		n, _, err = unix.Recvfrom(int(fd), oob[:], unix.MSG_OOB)
+		return err != unix.EAGAIN && err != unix.EINVAL
+	})
+	return oob, n, err
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
-	"golang.org/x/sys/unix"
 
 	"github.com/overlapio/overlap/actor"
 	"github.com/overlapio/overlap/wsabuf"
@@ -130,14 +129,7 @@ func TestCloseUDPListenerSocket(t *testing.T) {
 // rest arrives in the stream whole and in order even when the send is
 // written in several parts.
 func TestLargeOOBStaysContiguous(t *testing.T) {
-	_, e := startEngine(t, Config{Socket: actor.Options{MaxPendingBytes: 64 << 20}})
-	socks := make(chan *actor.Socket, 1)
-	l, err := e.Listen("tcp", "127.0.0.1:0", socketsProps(socks))
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer := dialPeer(t, l)
-	s := acceptSocket(t, socks)
+	_, _, s, peer := connectedPair(t, "tcp", "127.0.0.1:0", Config{Socket: actor.Options{MaxPendingBytes: 64 << 20}})
 	data := make([]byte, 8<<20)
 	for i := range data {
 		data[i] = byte(i * 7)
@@ -156,14 +148,7 @@ func TestLargeOOBStaysContiguous(t *testing.T) {
 	if n, err := ov.Wait(ctx); err != nil || n != len(data) {
 		t.Fatalf("completion %d, %v", n, err)
 	}
-	raw, _ := peer.(*net.TCPConn).SyscallConn()
-	var oob [1]byte
-	var rerr error
-	var n int
-	_ = raw.Read(func(fd uintptr) bool {
-		n, _, rerr = unix.Recvfrom(int(fd), oob[:], unix.MSG_OOB)
-		return rerr != unix.EAGAIN && rerr != unix.EINVAL
-	})
+	oob, n, rerr := recvOOB(peer)
 	if rerr != nil || n != 1 || oob[0] != data[len(data)-1] {
 		t.Fatalf("urgent byte %v, %v; want the send's last byte", oob[:n], rerr)
 	}
