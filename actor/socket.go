@@ -74,6 +74,7 @@ type Socket struct {
 	shut    bool     // Shutdown requested: new sends fail with ErrShutdown
 	sysq    []any
 	userq   msgQueue
+	linger  *time.Timer // the graceful close's bound, set with the close operation
 
 	// Cold.
 	info       ConnInfo
@@ -92,7 +93,6 @@ type Socket struct {
 	autoPaused bool // unreleased received bytes reached MaxUnreleasedRead
 	readPaused bool // reading is paused in the transport
 	ackArmed   bool
-	linger     *time.Timer
 	ackTimer   *time.Timer
 	ackTask    func()
 	closeErr   error

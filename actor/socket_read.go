@@ -6,7 +6,8 @@ package actor
 // received bytes it has not released; it resumes when both are over.
 
 // PauseRead stops reading from the socket until ResumeRead: the pull mode
-// of flow control. Safe from any goroutine.
+// of flow control. Safe from any goroutine. An unconnected datagram socket
+// (a UDP listener's) cannot pause: ErrOpNotSupported.
 func (s *Socket) PauseRead() error { return s.setWantPause(1) }
 
 // ResumeRead restarts reading after PauseRead. Safe from any goroutine.
@@ -15,6 +16,9 @@ func (s *Socket) ResumeRead() error { return s.setWantPause(0) }
 func (s *Socket) setWantPause(v int32) error {
 	if !s.sys.Running() {
 		return ErrNotInitialised
+	}
+	if s.unbound() {
+		return ErrOpNotSupported // a UDP listener's one socket: drop datagrams instead
 	}
 	s.wantPause.Store(v)
 	if s.detached.Load() {

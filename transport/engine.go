@@ -272,6 +272,10 @@ func (l *Listener) stop(ctx context.Context) error {
 // Dial connects to address on network ("tcp", "tcp4", "tcp6", "unix",
 // "udp", "udp4", "udp6") and returns the socket actor spawned from props
 // for the connection. ctx bounds the connect.
+//
+// A dialed UDP socket is closed by gnet on the first ICMP port-unreachable
+// its peer causes (its read fails), so later sends fail with ErrNotSock;
+// Winsock would report WSAECONNRESET once and keep the socket.
 func (e *Engine) Dial(ctx context.Context, network, address string, props *protoactor.Props, opts ...Option) (*actor.Socket, error) {
 	sopts := e.socketOptions(opts)
 	cli, err := e.dialer(network)
