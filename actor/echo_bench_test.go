@@ -33,7 +33,7 @@ func benchEcho(b *testing.B, n int) {
 	defer sys.Stop()
 	props := protoactor.PropsFromFunc(func(ctx protoactor.Context) {
 		if m, ok := ctx.Message().(*Received); ok {
-			_, _ = m.Socket.SendFrom(ctx, &Send{Buffers: wsabuf.Buffers{m.Data.Bytes()}, Hold: m.Data})
+			_, _ = m.Socket.SendFrom(ctx, &Send{Buffers: m.Buffers(), Hold: m.Data})
 		}
 	})
 	eps := make([]*Endpoint, n)
@@ -58,3 +58,5 @@ func benchEcho(b *testing.B, n int) {
 
 func BenchmarkEchoPath1Socket(b *testing.B)     { benchEcho(b, 1) }
 func BenchmarkEchoPath1000Sockets(b *testing.B) { benchEcho(b, 1000) }
+
+func BenchmarkEchoPath100kSockets(b *testing.B) { benchEcho(b, 100000) }
