@@ -364,7 +364,7 @@ func (q *msgQueue) push(m any) {
 	if q.size == len(q.buf) {
 		n := 2 * len(q.buf)
 		if n == 0 {
-			n = 8
+			n = 2 // most sockets queue a message or two at a time; idle ones keep this
 		}
 		nb := make([]any, n)
 		for i := 0; i < q.size; i++ {
