@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
 	"github.com/panjf2000/gnet/v2"
@@ -29,6 +30,12 @@ type Config struct {
 	// Socket configures the sockets of every listener and dial that does
 	// not bring its own options.
 	Socket actor.Options
+	// Context, if set, stops the engine when it ends (as Stop with
+	// StopTimeout), for services whose shutdown is a cancelled context.
+	Context context.Context
+	// StopTimeout bounds the graceful part of a stop triggered by Context;
+	// default 10 s.
+	StopTimeout time.Duration
 }
 
 // Engine runs listeners and dialed connections on gnet event loops, one
@@ -48,6 +55,8 @@ type Engine struct {
 	stopped   bool
 	live      map[*actor.Socket]struct{} // guarded by mu; open sockets
 	drained   chan struct{}              // closed when live empties during Stop
+	done      chan struct{}              // closed when Stop has finished
+	stopErr   error                      // Stop's result, set before done closes
 }
 
 // NewEngine makes an engine for sys.
@@ -69,7 +78,36 @@ func NewEngine(sys *actor.System, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{sys: sys, cfg: cfg, log: log, watch: w, live: make(map[*actor.Socket]struct{})}, nil
+	e := &Engine{sys: sys, cfg: cfg, log: log, watch: w, live: make(map[*actor.Socket]struct{}), done: make(chan struct{})}
+	if cfg.Context != nil {
+		if cfg.StopTimeout <= 0 {
+			cfg.StopTimeout = 10 * time.Second
+		}
+		go func() {
+			select {
+			case <-cfg.Context.Done():
+				ctx, cancel := context.WithTimeout(context.Background(), cfg.StopTimeout)
+				defer cancel()
+				_ = e.Stop(ctx)
+			case <-e.done: // stopped explicitly
+			}
+		}()
+	}
+	return e, nil
+}
+
+// Done is closed when the engine has stopped (by Stop, or by the end of
+// Config.Context); Err then reports how the stop went.
+func (e *Engine) Done() <-chan struct{} { return e.done }
+
+// Err returns the error of the engine's stop once Done is closed.
+func (e *Engine) Err() error {
+	select {
+	case <-e.done:
+		return e.stopErr
+	default:
+		return nil
+	}
 }
 
 // isStopping reports whether Stop has begun.
@@ -336,7 +374,12 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.mu.Lock()
 	if e.stopped {
 		e.mu.Unlock()
-		return nil
+		select {
+		case <-e.done: // another Stop finished it
+			return e.stopErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	e.stopped = true
 	socks := make([]*actor.Socket, 0, len(e.live))
@@ -375,5 +418,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 		}
 	}
 	e.watch.stop()
+	e.stopErr = err
+	close(e.done)
 	return err
 }
