@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
 
@@ -45,10 +44,11 @@ type Server struct {
 	ln  *transport.Listener
 }
 
-// Start listens on addr with loops event loops (0: one per CPU).
-func Start(addr string, loops int) (*Server, error) {
+// Start listens on addr with loops event loops (0: one per CPU). The server
+// stops by itself, draining its sockets, when ctx ends.
+func Start(ctx context.Context, addr string, loops int) (*Server, error) {
 	sys := actor.NewSystem()
-	eng, err := transport.NewEngine(sys, transport.Config{Loops: loops})
+	eng, err := transport.NewEngine(sys, transport.Config{Loops: loops, Context: ctx})
 	if err != nil {
 		sys.Stop()
 		return nil, err
@@ -65,11 +65,11 @@ func Start(addr string, loops int) (*Server, error) {
 // Addr is the bound address.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// Stop drains and stops the server within ctx.
-func (s *Server) Stop(ctx context.Context) error {
-	err := s.eng.Stop(ctx)
+// Wait blocks until the server has stopped and returns how the stop went.
+func (s *Server) Wait() error {
+	<-s.eng.Done()
 	s.sys.Stop()
-	return err
+	return s.eng.Err()
 }
 
 func main() {
@@ -77,19 +77,17 @@ func main() {
 	loops := flag.Int("loops", 0, "event loops (0: one per CPU)")
 	flag.Parse()
 
-	srv, err := Start(*addr, *loops)
+	// Ctrl-C or SIGTERM ends ctx; the engine then stops accepting, drains
+	// every socket's pending sends and stops.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	srv, err := Start(ctx, *addr, *loops)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "echo:", err)
 		os.Exit(1)
 	}
 	fmt.Printf("listening on %s\n", srv.Addr())
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	<-sig
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Stop(ctx); err != nil {
+	if err := srv.Wait(); err != nil {
 		fmt.Fprintln(os.Stderr, "echo: stop:", err)
 		os.Exit(1)
 	}

@@ -20,14 +20,14 @@ func TestMain(m *testing.M) {
 
 // The server echoes pipelined payloads of many sizes from several clients.
 func TestEchoServer(t *testing.T) {
-	srv, err := Start("127.0.0.1:0", 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := Start(ctx, "127.0.0.1:0", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := srv.Stop(ctx); err != nil {
+		cancel() // what SIGINT does in main
+		if err := srv.Wait(); err != nil {
 			t.Error(err)
 		}
 	}()
