@@ -83,7 +83,7 @@ func (s *Socket) flushQueue() {
 	keep := s.head
 	for i := s.head; i < len(s.act); i++ {
 		op := &s.act[i]
-		if op.kind == opData && op.sent == 0 && op.size > 0 || op.kind == opData && op.size == 0 {
+		if op.kind == opData && op.sent == 0 { // not started
 			s.completeOp(op, 0, ErrOperationAborted)
 			op.clear()
 			continue
@@ -105,18 +105,16 @@ func (s *Socket) cancel(ov *Overlapped, cause error) {
 		if op.ov != ov {
 			continue
 		}
-		if op.sent == 0 {
-			s.completeOp(op, 0, cause)
-			copy(s.act[i:], s.act[i+1:])
-			s.act[len(s.act)-1].clear()
-			s.act = s.act[:len(s.act)-1]
-			return
-		}
+		started := op.sent > 0
 		s.completeOp(op, op.sent, cause)
-		op.kind = opShutdown // completed; keep the slot inert until the reset below
-		op.ov, op.hold, op.replyTo = nil, nil, nil
-		s.abortAll(ErrOperationAborted, nil)
-		s.closeConn(true)
+		copy(s.act[i:], s.act[i+1:])
+		s.act[len(s.act)-1].clear()
+		s.act = s.act[:len(s.act)-1]
+		if started {
+			// Part of it is on the wire: the stream is indeterminate.
+			s.abortAll(ErrOperationAborted, nil)
+			s.closeConn(true)
+		}
 		return
 	}
 	// Written whole and waiting for an acknowledgement (MsgConfirm), or

@@ -425,12 +425,7 @@ func (s *Socket) completeOp(op *sendOp, n int, err error) {
 	}
 	if op.replyTo != nil && op.replyTo.Equal(s.pid) && !s.stopped.Load() {
 		// A completion for the socket's own handler: queue it directly.
-		if op.hold != nil {
-			op.hold.Release()
-		}
-		if op.ov != nil {
-			op.ov.complete(n, err)
-		}
+		op.finish(n, err)
 		s.postUser(&Completion{Socket: s.pid, Overlapped: op.ov, Tag: op.tag, Bytes: n, Err: err})
 		return
 	}
@@ -440,15 +435,26 @@ func (s *Socket) completeOp(op *sendOp, n int, err error) {
 // checkWatermarks tells the watermark target when the pending bytes cross
 // the high watermark, and again when they fall back to the low one.
 func (s *Socket) checkWatermarks() {
-	pb := int(s.pendingBytes.Load())
-	switch {
-	case !s.unwritable && pb >= s.hot.highWatermark:
-		s.unwritable = true
+	pb, due := s.watermarkDue()
+	if !due {
+		return
+	}
+	s.unwritable = !s.unwritable
+	if s.unwritable {
 		s.notify(&Unwritable{Socket: s, Pending: pb})
-	case s.unwritable && pb <= s.hot.lowWatermark:
-		s.unwritable = false
+	} else {
 		s.notify(&Writable{Socket: s, Pending: pb})
 	}
+}
+
+// watermarkDue reports the pending bytes and whether they crossed the
+// watermark the socket is waiting for (high when writable, low when not).
+func (s *Socket) watermarkDue() (int, bool) {
+	pb := int(s.pendingBytes.Load())
+	if s.unwritable {
+		return pb, pb <= s.hot.lowWatermark
+	}
+	return pb, pb >= s.hot.highWatermark
 }
 
 func (s *Socket) notify(msg any) {

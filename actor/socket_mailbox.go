@@ -171,8 +171,8 @@ func (s *Socket) hasWork(onLoop bool) bool {
 		return true // control operations act even while the writer waits
 	}
 	// Sends queued behind a full socket still move the watermarks.
-	pb := int(s.pendingBytes.Load())
-	return !s.unwritable && pb >= s.hot.highWatermark || s.unwritable && pb <= s.hot.lowWatermark
+	_, due := s.watermarkDue()
+	return due
 }
 
 // drainMessages delivers queued system and user messages to the actor, up to

@@ -2,7 +2,6 @@ package actor
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
@@ -84,20 +83,16 @@ func holdErr(h Releaser) error {
 // submit validates m, captures it and queues it. Every path completes m
 // exactly once: here when it is refused, later by the writer otherwise.
 func (s *Socket) submit(m *Send, sender *protoactor.PID) error {
-	op := sendOp{flags: m.Flags, ov: m.Overlapped, replyTo: replyTarget(m, sender), hold: m.Hold, tag: m.Tag}
-	if op.ov != nil && op.ov.arm() != nil {
-		op.ov = nil // pending for another send: that send owns its completion
-		if holdErr(op.hold) != nil {
-			op.hold = nil // already released
-		}
-		s.sys.complete(s.pid, &op, 0, ErrInvalid)
-		return ErrInvalid
-	}
-	if err := s.validate(m); err != nil {
-		s.refuse(&op, err)
+	return s.submitOp(m, replyTarget(m, sender), false)
+}
+
+// submitOp is submit; try marks a TrySend, which never waits.
+func (s *Socket) submitOp(m *Send, replyTo *protoactor.PID, try bool) error {
+	op, err := s.accept(m, replyTo)
+	if err != nil {
 		return err
 	}
-	op.setBuffers(m.Buffers)
+	op.try = try
 	if err := s.enqueue(&op); err != nil {
 		s.sys.complete(s.pid, &op, 0, err)
 		return err
@@ -106,13 +101,19 @@ func (s *Socket) submit(m *Send, sender *protoactor.PID) error {
 	return ErrIOPending
 }
 
-// refuse completes a send that validation turned down. A Hold that was
-// already released (ErrFault) is not released again.
-func (s *Socket) refuse(op *sendOp, err error) {
-	if errors.Is(err, ErrFault) {
-		op.hold = nil
+// accept starts the op of m and validates it; a refused send is completed
+// here, at once.
+func (s *Socket) accept(m *Send, replyTo *protoactor.PID) (sendOp, error) {
+	op, err := newOp(m, replyTo)
+	if err == nil {
+		err = s.validate(m)
 	}
-	s.sys.complete(s.pid, op, 0, err)
+	if err != nil {
+		s.sys.complete(s.pid, &op, 0, err)
+		return op, err
+	}
+	op.setBuffers(m.Buffers)
+	return op, nil
 }
 
 // enqueue appends op to the submit queue, within the socket's limits.
@@ -183,22 +184,12 @@ func (s *Socket) enqueueControlWith(op sendOp, refuse *Error, linger *time.Timer
 
 // sendNow is SendFrom's immediate path, on the loop inside the handler.
 func (s *Socket) sendNow(m *Send) (int, error) {
-	op := sendOp{flags: m.Flags, ov: m.Overlapped, replyTo: m.ReplyTo, hold: m.Hold, tag: m.Tag}
-	if op.ov != nil && op.ov.arm() != nil {
-		op.ov = nil
-		if holdErr(op.hold) != nil {
-			op.hold = nil // already released
-		}
-		s.sys.complete(s.pid, &op, 0, ErrInvalid)
-		return 0, ErrInvalid
-	}
-	if err := s.validate(m); err != nil {
-		s.refuse(&op, err)
+	op, err := s.accept(m, m.ReplyTo)
+	if err != nil {
 		return 0, err
 	}
-	op.setBuffers(m.Buffers)
 	s.mu.Lock()
-	err := s.admit(op.size)
+	err = s.admit(op.size)
 	direct := err == nil && len(s.in) == 0 && s.head == len(s.act) && !s.waitWritable && !s.connClosed &&
 		op.flags&MsgPartial == 0
 	if err == nil && !direct {
@@ -264,18 +255,9 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 // goroutine, not from the socket's handler (use SendFrom there).
 func (s *Socket) TrySend(bufs wsabuf.Buffers, flags Flags) (int, error) {
 	var ov Overlapped
-	m := &Send{Buffers: bufs, Flags: flags, Overlapped: &ov}
-	op := sendOp{flags: m.Flags, ov: &ov, try: true}
-	_ = ov.arm()
-	if err := s.validate(m); err != nil {
+	if err := s.submitOp(&Send{Buffers: bufs, Flags: flags, Overlapped: &ov}, nil, true); err != ErrIOPending {
 		return 0, err
 	}
-	op.setBuffers(bufs)
-	if err := s.enqueue(&op); err != nil {
-		ov.complete(0, err)
-		return 0, err
-	}
-	s.schedule()
 	<-ov.Done()
 	n, err, _ := ov.Result()
 	return n, err

@@ -91,25 +91,14 @@ func (s *System) onEvent(evt any) {
 
 // reject completes a send that was never queued.
 func (s *System) reject(pid *protoactor.PID, m *Send, sender *protoactor.PID, err error) {
-	op := sendOp{ov: m.Overlapped, hold: m.Hold, tag: m.Tag, replyTo: replyTarget(m, sender)}
-	if holdErr(m.Hold) != nil {
-		op.hold = nil // already released: releasing it again would be the caller's bug twice
-	}
-	if op.ov != nil && op.ov.arm() != nil {
-		op.ov = nil // pending elsewhere: its owner gets that completion, not this one
-	}
+	op, _ := newOp(m, replyTarget(m, sender)) // a pending Overlapped is left out
 	s.complete(pid, &op, 0, err)
 }
 
 // complete delivers the end of one send: the hold is released, the
 // Overlapped completed, the completion message sent.
 func (s *System) complete(pid *protoactor.PID, op *sendOp, n int, err error) {
-	if op.hold != nil {
-		op.hold.Release()
-	}
-	if op.ov != nil {
-		op.ov.complete(n, err)
-	}
+	op.finish(n, err)
 	if op.replyTo != nil {
 		s.Actors.Root.Send(op.replyTo, &Completion{Socket: pid, Overlapped: op.ov, Tag: op.tag, Bytes: n, Err: err})
 	}
