@@ -43,9 +43,12 @@ func TestEmbeddedStopsOnContextCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := make(chan struct{})
+	connected, closed := make(chan struct{}), make(chan struct{})
 	l, err := e.Listen("tcp", "127.0.0.1:0", protoactor.PropsFromFunc(func(c protoactor.Context) {
-		if _, ok := c.Message().(*actor.Closed); ok {
+		switch c.Message().(type) {
+		case *actor.Connected:
+			close(connected)
+		case *actor.Closed:
 			close(closed)
 		}
 	}))
@@ -53,6 +56,13 @@ func TestEmbeddedStopsOnContextCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	peer := dialPeer(t, l)
+	// Cancel once the server has the connection: one still being accepted
+	// when the engine stops is refused, and then has no handler to close.
+	select {
+	case <-connected:
+	case <-time.After(testDeadline):
+		t.Fatal("no connection accepted")
+	}
 	cancel()
 	select {
 	case <-e.Done():
