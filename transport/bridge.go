@@ -20,8 +20,7 @@ import (
 type bridge struct {
 	gnet.BuiltinEventEngine
 	eng      *Engine
-	props    *protoactor.Props // nil for the client: each dial brings its own
-	spawner  *actor.Spawner    // props prepared once, shared by the listener's sockets
+	spawner  *actor.Spawner // the listener's Props, prepared once; nil for the client, whose dials bring their own
 	opts     actor.Options
 	network  string
 	booted   chan gnet.Engine
@@ -38,7 +37,7 @@ func newBridge(e *Engine, network string, props *protoactor.Props, opts actor.Op
 	if props != nil {
 		spawner = actor.NewSpawner(props)
 	}
-	return &bridge{eng: e, props: props, spawner: spawner, opts: opts, network: network,
+	return &bridge{eng: e, spawner: spawner, opts: opts, network: network,
 		booted: make(chan gnet.Engine, 1), loops: make(map[gnet.EventLoop]*loopState)}
 }
 
@@ -57,11 +56,7 @@ func (b *bridge) makeUnbound(e gnet.Engine) error {
 	if err != nil {
 		return err
 	}
-	max := 65507
-	if a, ok := addr.(*net.UDPAddr); ok && a.IP.To4() == nil {
-		max = 65527
-	}
-	info := actor.ConnInfo{Network: b.network, LocalAddr: addr, Datagram: true, MaxMsgSize: max}
+	info := actor.ConnInfo{Network: b.network, LocalAddr: addr, Datagram: true, MaxMsgSize: maxDatagram(addr)}
 	_, ep, err := b.spawner.NewSocket(b.eng.sys, &unboundConn{info: info}, b.opts)
 	if err != nil {
 		return err
@@ -103,11 +98,7 @@ func (b *bridge) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if req != nil {
 		spawner, opts, network = actor.NewSpawner(req.props), req.opts, req.network
 	}
-	pool := opts.ReadPool
-	if pool == nil {
-		pool = wsabuf.Default()
-	}
-	g := &gconn{c: c, fd: c.Fd(), b: b, pool: pool, loop: b.loopFor(c.EventLoop()), info: connInfo(network, c)}
+	g := &gconn{c: c, fd: c.Fd(), b: b, pool: readPool(opts), loop: b.loopFor(c.EventLoop()), info: connInfo(network, c)}
 	g.onWake = g.wake
 	var sock *actor.Socket
 	var ep *actor.Endpoint
@@ -178,11 +169,7 @@ func (b *bridge) OnTraffic(c gnet.Conn) gnet.Action {
 // sender's address (copied: gnet recycles its per-datagram connection).
 func (b *bridge) datagram(c gnet.Conn) gnet.Action {
 	data, _ := c.Next(-1)
-	pool := b.opts.ReadPool
-	if pool == nil {
-		pool = wsabuf.Default()
-	}
-	buf, err := pool.Get(len(data))
+	buf, err := readPool(b.opts).Get(len(data))
 	if err != nil {
 		b.eng.sys.Logger.Warn("overlap: receive buffer pool exhausted; datagram dropped", "from", c.RemoteAddr(), "err", err)
 		return gnet.None
@@ -235,10 +222,25 @@ func connInfo(network string, c gnet.Conn) actor.ConnInfo {
 	switch network {
 	case "udp", "udp4", "udp6":
 		info.Datagram = true
-		info.MaxMsgSize = 65507
-		if a, ok := c.RemoteAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
-			info.MaxMsgSize = 65527
-		}
+		info.MaxMsgSize = maxDatagram(c.RemoteAddr())
 	}
 	return info
+}
+
+// maxDatagram is the largest UDP payload to or from addr: 65,535 less the
+// IPv4 (20) or IPv6 (none: its 40-byte header is outside the length) and UDP
+// (8) headers.
+func maxDatagram(addr net.Addr) int {
+	if a, ok := addr.(*net.UDPAddr); ok && a.IP.To4() == nil {
+		return 65527
+	}
+	return 65507
+}
+
+// readPool is the pool Received buffers come from.
+func readPool(o actor.Options) *wsabuf.Pool {
+	if o.ReadPool != nil {
+		return o.ReadPool
+	}
+	return wsabuf.Default()
 }
