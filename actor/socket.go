@@ -47,7 +47,6 @@ type Socket struct {
 
 	// Owned by the writer (the loop), hot.
 	waitWritable bool
-	connClosed   bool
 	unwritable   bool
 	recvBusy     bool // recv is in use
 	head         int

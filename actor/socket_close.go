@@ -12,12 +12,6 @@ func (s *Socket) Shutdown() error {
 	if !s.sys.Running() {
 		return ErrNotInitialised
 	}
-	if s.unbound() {
-		s.mu.Lock()
-		s.shut = true
-		s.mu.Unlock()
-		return nil
-	}
 	return s.enqueueControl(sendOp{kind: opShutdown}, nil)
 }
 
@@ -29,10 +23,6 @@ func (s *Socket) Shutdown() error {
 func (s *Socket) Close() error {
 	if !s.sys.Running() {
 		return ErrNotInitialised
-	}
-	if s.unbound() {
-		s.closeUnbound()
-		return nil
 	}
 	// The timer is the linger bound. It is stored with the close operation,
 	// under the same lock, so the loop's Closed always finds and stops it.
@@ -51,10 +41,6 @@ func (s *Socket) Abort() error {
 	if !s.sys.Running() {
 		return ErrNotInitialised
 	}
-	if s.unbound() {
-		s.closeUnbound()
-		return nil
-	}
 	return s.enqueueControl(sendOp{kind: opAbort}, ErrNotSock)
 }
 
@@ -62,10 +48,22 @@ func (s *Socket) Abort() error {
 // listener's): it never writes, so it closes without the writer.
 func (s *Socket) unbound() bool { return s.hot.datagram && !s.hot.connected }
 
-// closeUnbound closes an unbound socket: the handler gets Closed and the
-// actor stops; datagrams that still arrive are dropped.
-func (s *Socket) closeUnbound() {
-	(*Endpoint)(s).Closed(nil)
+// controlUnbound carries out a control operation on an unbound socket at
+// once, since it has no writer to queue it for (and nothing to write):
+// Close and Abort deliver Closed (later datagrams are dropped), Shutdown
+// refuses later sends, Flush has nothing to abort. s.mu is held.
+func (s *Socket) controlUnbound(op sendOp, linger *time.Timer) {
+	if linger != nil {
+		linger.Stop()
+	}
+	switch op.kind {
+	case opShutdown:
+		s.shut = true
+	case opClose, opAbort:
+		s.mu.Unlock()
+		(*Endpoint)(s).Closed(nil)
+		s.mu.Lock()
+	}
 }
 
 // Flush aborts the sends submitted before it that have not started (the
@@ -134,7 +132,7 @@ func (s *Socket) cancel(ov *Overlapped, cause error) {
 
 // lingerExpired runs on the loop when a graceful close has waited Linger.
 func (s *Socket) lingerExpired() {
-	if s.connClosed {
+	if s.closedOnce.Load() {
 		return
 	}
 	s.abortAll(ErrOperationAborted, nil)
@@ -152,7 +150,7 @@ func (s *Socket) fail(err error) {
 // closeConn closes the connection; the transport calls Endpoint.Closed,
 // possibly from inside this call.
 func (s *Socket) closeConn(abort bool) {
-	if s.connClosed {
+	if s.closedOnce.Load() {
 		return
 	}
 	if err := s.conn.Close(abort); err != nil {
@@ -222,7 +220,6 @@ func (e *Endpoint) Closed(err error) {
 	if !s.closedOnce.CompareAndSwap(false, true) {
 		return // an unbound socket can be closed by its user and by its listener
 	}
-	s.connClosed = true
 	var kind error = ErrOperationAborted
 	if err != nil {
 		kind = wrapOS("wsasend", err)

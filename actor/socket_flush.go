@@ -26,7 +26,7 @@ func (s *Socket) take() {
 		return
 	}
 	plain := s.ctrls.Load() == 0 // only sends, no TrySend: nothing acts on the queue
-	if plain && s.head == len(s.act) && !s.connClosed {
+	if plain && s.head == len(s.act) && !s.closedOnce.Load() {
 		// The common case: the writer's queue is empty, so the submitted
 		// operations become it, with no copy.
 		s.in, s.act, s.head = s.act[:0], in, 0
@@ -51,7 +51,7 @@ func (s *Socket) take() {
 			s.cancel(op.ov, op.cause)
 		default:
 			switch {
-			case s.connClosed:
+			case s.closedOnce.Load():
 				s.completeOp(op, op.sent, s.closedErr())
 			case op.try && (s.head < len(s.act) || s.waitWritable):
 				s.completeOp(op, 0, ErrWouldBlock)
@@ -67,7 +67,7 @@ func (s *Socket) take() {
 // flush writes what it can of the queued sends. It stops at a partial write
 // (and waits for Writable), at a graceful close, or when the queue is empty.
 func (s *Socket) flush() {
-	if s.connClosed {
+	if s.closedOnce.Load() {
 		return
 	}
 	s.take()
@@ -88,7 +88,7 @@ func (s *Socket) sendNowWritten(op *sendOp, n int) {
 
 // writeQueued is flush's loop over the writer's queue.
 func (s *Socket) writeQueued() {
-	for s.head < len(s.act) && !s.waitWritable && !s.connClosed {
+	for s.head < len(s.act) && !s.waitWritable && !s.closedOnce.Load() {
 		op := &s.act[s.head]
 		switch op.kind {
 		case opShutdown:
@@ -354,7 +354,7 @@ func (s *Socket) armAckPoll() {
 // acknowledged. Loop only.
 func (s *Socket) checkAcks() {
 	s.ackArmed = false
-	if s.connClosed || len(s.acks) == 0 {
+	if s.closedOnce.Load() || len(s.acks) == 0 {
 		return
 	}
 	outq, err := s.conn.Unacked()

@@ -164,7 +164,7 @@ func (s *Socket) hasWork(onLoop bool) bool {
 	if s.sysMsgs.Load() > 0 || s.userMsgs.Load() > 0 && (!s.suspended.Load() || s.stopped.Load()) {
 		return true
 	}
-	if !onLoop || s.connClosed {
+	if !onLoop || s.closedOnce.Load() {
 		return false
 	}
 	if s.sends.Load() > 0 && !s.waitWritable || s.ctrls.Load() > 0 {

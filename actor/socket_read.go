@@ -42,7 +42,7 @@ func (s *Socket) released(n int) {
 // applyReadState makes the transport's read state match what is wanted. Loop
 // only.
 func (s *Socket) applyReadState() {
-	if s.connClosed {
+	if s.closedOnce.Load() {
 		return
 	}
 	s.userPaused = s.wantPause.Load() == 1

@@ -165,6 +165,11 @@ func (s *Socket) enqueueControlWith(op sendOp, refuse *Error, linger *time.Timer
 		s.mu.Unlock()
 		return err
 	}
+	if s.unbound() {
+		s.controlUnbound(op, linger)
+		s.mu.Unlock()
+		return nil
+	}
 	if refuse != nil {
 		s.refused = refuse
 	}
@@ -190,7 +195,7 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 	}
 	s.mu.Lock()
 	err = s.admit(op.size)
-	direct := err == nil && len(s.in) == 0 && s.head == len(s.act) && !s.waitWritable && !s.connClosed &&
+	direct := err == nil && len(s.in) == 0 && s.head == len(s.act) && !s.waitWritable && !s.closedOnce.Load() &&
 		op.flags&MsgPartial == 0
 	if err == nil && !direct {
 		s.in = append(s.in, op)
@@ -234,7 +239,7 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 		s.streamPos += int64(n)
 		s.act = append(s.act, op)
 		s.afterWrite(n, total, werr)
-		if !s.waitWritable && !s.connClosed {
+		if !s.waitWritable && !s.closedOnce.Load() {
 			s.writeQueued()
 		}
 	}
