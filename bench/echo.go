@@ -35,7 +35,7 @@ var echoScenarios = []echoScenario{
 type echoResult struct {
 	Msgs      int64
 	Elapsed   time.Duration
-	ServerCPU time.Duration
+	ServerCPU cpuTimes
 }
 
 func (r echoResult) rate() float64 { return float64(r.Msgs) / r.Elapsed.Seconds() }
@@ -45,7 +45,7 @@ func (r echoResult) cpuPerMsg() float64 {
 	if r.Msgs == 0 {
 		return 0
 	}
-	return float64(r.ServerCPU.Microseconds()) / float64(r.Msgs)
+	return float64(r.ServerCPU.total().Microseconds()) / float64(r.Msgs)
 }
 
 // server is a running server process.
@@ -55,12 +55,13 @@ type server struct {
 }
 
 // startServer runs this program's "server" subcommand as a child process.
-func startServer(kind string, loops int) (*server, error) {
+// A non-empty profile is where the server writes its CPU profile.
+func startServer(kind string, loops int, profile string) (*server, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "server", "-kind", kind, "-addr", "127.0.0.1:0", "-loops", strconv.Itoa(loops))
+	cmd := exec.Command(exe, "server", "-kind", kind, "-addr", "127.0.0.1:0", "-loops", strconv.Itoa(loops), "-cpuprofile", profile)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -175,7 +176,7 @@ func runEcho(srv *server, sc echoScenario, warm, measure time.Duration) (echoRes
 		_ = c.SetDeadline(time.Now()) // unblock the readers
 	}
 	wg.Wait()
-	return echoResult{Msgs: msgs.Load(), Elapsed: elapsed, ServerCPU: cpu1 - cpu0}, nil
+	return echoResult{Msgs: msgs.Load(), Elapsed: elapsed, ServerCPU: cpu1.sub(cpu0)}, nil
 }
 
 // fillPattern writes bytes that depend on the connection and round, so a
@@ -195,4 +196,12 @@ func median(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
 	return s[len(s)/2]
+}
+
+// sysShare is the kernel's share of the server's CPU time.
+func (r echoResult) sysShare() float64 {
+	if t := r.ServerCPU.total(); t > 0 {
+		return float64(r.ServerCPU.sys) / float64(t)
+	}
+	return 0
 }

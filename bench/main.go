@@ -44,6 +44,7 @@ func main() {
 	measure := flag.Duration("measure", 3*time.Second, "measured time per run")
 	only := flag.String("scenarios", "b,c", "echo scenarios to run, by letter (a,b,c,d)")
 	loops := flag.Int("loops", runtime.NumCPU(), "server event loops")
+	flag.StringVar(&profileDir, "profile", "", "write each server's CPU profile to this directory (KIND-SCENARIO-ROUND.pprof)")
 	flag.Parse()
 
 	if err := runEchoMatrix(*only, *rounds, *loops, *warm, *measure); err != nil {
@@ -62,7 +63,7 @@ func runEchoMatrix(only string, rounds, loops int, warm, measure time.Duration) 
 		cpus := map[string][]float64{}
 		for r := 0; r < rounds; r++ {
 			for _, kind := range serverKinds {
-				srv, err := startServer(kind, loops)
+				srv, err := startServer(kind, loops, profilePath(kind, sc.Name, r))
 				if err != nil {
 					return err
 				}
@@ -75,7 +76,7 @@ func runEchoMatrix(only string, rounds, loops int, warm, measure time.Duration) 
 				}
 				rates[kind] = append(rates[kind], res.rate())
 				cpus[kind] = append(cpus[kind], res.cpuPerMsg())
-				fmt.Fprintf(os.Stderr, "\r%s round %d/%d %-8s %9.0f msgs/s %6.2f µs/msg   ", sc.Name, r+1, rounds, kind, res.rate(), res.cpuPerMsg())
+				fmt.Fprintf(os.Stderr, "\r%s round %d/%d %-8s %9.0f msgs/s %6.2f µs/msg (%.0f%% sys)   ", sc.Name, r+1, rounds, kind, res.rate(), res.cpuPerMsg(), res.sysShare()*100)
 			}
 		}
 		fmt.Fprintln(os.Stderr)

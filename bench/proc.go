@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -13,29 +14,39 @@ import (
 // 100 on every Linux this suite targets.
 const clockTick = 100
 
-// cpuTime reads a process's user+system CPU time from /proc/PID/stat.
-func cpuTime(pid int) (time.Duration, error) {
+// cpuTimes is a process's CPU time split as /proc reports it.
+type cpuTimes struct{ user, sys time.Duration }
+
+func (c cpuTimes) total() time.Duration { return c.user + c.sys }
+
+func (c cpuTimes) sub(d cpuTimes) cpuTimes { return cpuTimes{c.user - d.user, c.sys - d.sys} }
+
+// cpuTime reads a process's user and system CPU time from /proc/PID/stat.
+func cpuTime(pid int) (cpuTimes, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return cpuTimes{}, err
 	}
 	// The command name (field 2) may contain spaces; fields after it are
 	// counted from the closing parenthesis.
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("bad /proc/%d/stat", pid)
+		return cpuTimes{}, fmt.Errorf("bad /proc/%d/stat", pid)
 	}
 	f := strings.Fields(s[i+1:])
 	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+		return cpuTimes{}, fmt.Errorf("short /proc/%d/stat", pid)
 	}
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
 	stime, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("bad cpu fields in /proc/%d/stat", pid)
+		return cpuTimes{}, fmt.Errorf("bad cpu fields in /proc/%d/stat", pid)
 	}
-	return time.Duration(utime+stime) * time.Second / clockTick, nil
+	return cpuTimes{
+		user: time.Duration(utime) * time.Second / clockTick,
+		sys:  time.Duration(stime) * time.Second / clockTick,
+	}, nil
 }
 
 // startProfile starts a CPU profile written to path; call the result to stop.
@@ -49,4 +60,15 @@ func startProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// profileDir, set by -profile, is where servers write CPU profiles.
+var profileDir string
+
+// profilePath names the profile of one server run, or "" when profiling is off.
+func profilePath(kind, scenario string, round int) string {
+	if profileDir == "" {
+		return ""
+	}
+	return filepath.Join(profileDir, fmt.Sprintf("%s-%s-%d.pprof", kind, scenario[:1], round+1))
 }
