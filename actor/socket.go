@@ -2,6 +2,7 @@ package actor
 
 import (
 	"net"
+	"reflect"
 	"sync"
 	"time"
 
@@ -58,6 +59,8 @@ type Socket struct {
 	recv         Received     // the Received of the common case, one at a time
 	recvFree     []*Received  // recycled Received messages for the rest
 	invoker      protoactor.MessageInvoker
+	receiver     protoactor.Context         // the actor's context, for Received's short road; nil: always InvokeUserMessage
+	env          protoactor.MessageEnvelope // the envelope of Received's short road
 
 	// Immutable after NewSocket. hot holds the values of opts and info the
 	// send path reads.
@@ -108,6 +111,7 @@ type hotOptions struct {
 	lowWatermark        int
 	maxUnreleasedRead   int64
 	throughput          int
+	plainReceive        bool // see Socket.invokeUser
 }
 
 const (
@@ -162,6 +166,7 @@ func NewSocket(sys *System, conn Conn, props *protoactor.Props, opts Options) (*
 // and one Props that stays in cache for all of them.
 type Spawner struct {
 	props *protoactor.Props
+	plain bool       // props has no receiver middleware (see plainProps)
 	mu    sync.Mutex // held across a spawn
 	next  *Socket    // guarded by mu: the socket whose actor is being spawned
 }
@@ -172,8 +177,18 @@ func NewSpawner(props *protoactor.Props) *Spawner {
 	sp := &Spawner{}
 	if props != nil {
 		sp.props = props.Clone(protoactor.WithMailbox(sp.mailbox))
+		sp.plain = plainProps(props)
 	}
 	return sp
+}
+
+// plainProps reports whether props has no receiver middleware chain, which
+// protoactor does not expose: it is read by reflection, and a Props whose
+// layout is not the one known here counts as having middleware, so that
+// received bytes then always go through InvokeUserMessage.
+func plainProps(props *protoactor.Props) bool {
+	f := reflect.ValueOf(props).Elem().FieldByName("receiverMiddlewareChain")
+	return f.IsValid() && f.Kind() == reflect.Func && f.IsNil()
 }
 
 // mailbox is the prepared Props' mailbox producer: protoactor calls it
@@ -201,6 +216,9 @@ func (sp *Spawner) NewSocket(sys *System, conn Conn, opts Options) (*Socket, *En
 		maxPendingSends: int64(s.opts.MaxPendingSends), maxPendingBytes: int64(s.opts.MaxPendingBytes),
 		highWatermark: s.opts.HighWatermark, lowWatermark: s.opts.LowWatermark,
 		maxUnreleasedRead: int64(s.opts.MaxUnreleasedRead), throughput: s.opts.Throughput,
+		// Received may skip InvokeUserMessage only where that skips nothing
+		// the user set up: receiver middleware and actor metrics.
+		plainReceive: sp.plain && sys.Actors.Config.MetricsProvider == nil,
 	}
 	s.holding.Store(true)
 	s.loopTask = s.runLoopTask

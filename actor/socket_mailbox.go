@@ -64,6 +64,9 @@ func (m *socketMailbox) PostSystemMessage(msg any) {
 // the socket's mailbox always runs on its event loop.
 func (m *socketMailbox) RegisterHandlers(invoker protoactor.MessageInvoker, _ protoactor.Dispatcher) {
 	m.invoker = invoker
+	if ctx, ok := invoker.(protoactor.Context); ok && m.hot.plainReceive {
+		m.receiver = ctx
+	}
 }
 
 // Start implements protoactor.Mailbox.
@@ -248,7 +251,7 @@ func (s *Socket) invokeSystem(msg any, onLoop bool) {
 		s.suspended.Store(false)
 		return
 	}
-	s.guard(msg, func() { s.invoker.InvokeSystemMessage(msg) })
+	s.invokeSystemMessage(msg)
 	switch msg.(type) {
 	case *protoactor.Stop, *protoactor.Terminated:
 		if _, alive := s.sys.Actors.ProcessRegistry.GetLocal(s.pid.Id); !alive && !s.stopped.Load() {
@@ -257,19 +260,33 @@ func (s *Socket) invokeSystem(msg any, onLoop bool) {
 	}
 }
 
-func (s *Socket) invokeUser(msg any) {
-	s.guard(msg, func() { s.invoker.InvokeUserMessage(msg) })
+func (s *Socket) invokeSystemMessage(msg any) {
+	defer s.escalate(msg)
+	s.invoker.InvokeSystemMessage(msg)
 }
 
-// guard runs fn and turns a panic into a failure for the actor's
-// supervisor, as protoactor's own mailbox does.
-func (s *Socket) guard(msg any, fn func()) {
-	defer func() {
-		if r := recover(); r != nil {
-			s.invoker.EscalateFailure(r, msg)
-		}
-	}()
-	fn()
+// invokeUser hands msg to the actor. Received bytes take the short road when
+// nothing would see the difference (see receiver): straight into the actor
+// context's Receive with an envelope the socket reuses, as the last link of
+// a protoactor middleware chain would. Everything else goes through
+// InvokeUserMessage.
+func (s *Socket) invokeUser(msg any) {
+	defer s.escalate(msg)
+	if r, ok := msg.(*Received); ok && s.receiver != nil && s.receiver.ReceiveTimeout() == 0 {
+		s.env.Message = r
+		s.receiver.Receive(&s.env)
+		s.env.Message = nil
+		return
+	}
+	s.invoker.InvokeUserMessage(msg)
+}
+
+// escalate, deferred around an invocation, turns a panic into a failure for
+// the actor's supervisor, as protoactor's own mailbox does.
+func (s *Socket) escalate(msg any) {
+	if r := recover(); r != nil {
+		s.invoker.EscalateFailure(r, msg)
+	}
 }
 
 // Endpoint is the transport's side of a socket: the calls an event loop makes

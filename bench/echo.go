@@ -198,6 +198,19 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
+// pairedRatio is the median over rounds of a[i]/b[i]: each ratio compares
+// two servers measured minutes apart at most, so drift in the shared
+// machine's speed cancels out better than in a ratio of medians.
+func pairedRatio(a, b []float64) float64 {
+	r := make([]float64, 0, len(a))
+	for i := range a {
+		if i < len(b) && b[i] > 0 {
+			r = append(r, a[i]/b[i])
+		}
+	}
+	return median(r)
+}
+
 // sysShare is the kernel's share of the server's CPU time.
 func (r echoResult) sysShare() float64 {
 	if t := r.ServerCPU.total(); t > 0 {

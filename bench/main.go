@@ -62,7 +62,10 @@ func runEchoMatrix(only string, rounds, loops int, warm, measure time.Duration) 
 		rates := map[string][]float64{}
 		cpus := map[string][]float64{}
 		for r := 0; r < rounds; r++ {
-			for _, kind := range serverKinds {
+			// Rotate the order each round so no server always runs first
+			// (or right after another one's connections are torn down).
+			for i := range serverKinds {
+				kind := serverKinds[(i+r)%len(serverKinds)]
 				srv, err := startServer(kind, loops, profilePath(kind, sc.Name, r))
 				if err != nil {
 					return err
@@ -82,9 +85,9 @@ func runEchoMatrix(only string, rounds, loops int, warm, measure time.Duration) 
 		fmt.Fprintln(os.Stderr)
 		nc, gn := "netconn", "gnet"
 		for _, kind := range serverKinds {
-			rt, cpu := median(rates[kind]), median(cpus[kind])
-			fmt.Printf("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", sc.Name, kind, rt, cpu,
-				rt/median(rates[nc]), cpu/median(cpus[nc]), rt/median(rates[gn]), cpu/median(cpus[gn]))
+			fmt.Printf("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", sc.Name, kind, median(rates[kind]), median(cpus[kind]),
+				pairedRatio(rates[kind], rates[nc]), pairedRatio(cpus[kind], cpus[nc]),
+				pairedRatio(rates[kind], rates[gn]), pairedRatio(cpus[kind], cpus[gn]))
 		}
 	}
 	return nil

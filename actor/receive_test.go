@@ -1,0 +1,82 @@
+package actor
+
+import (
+	"testing"
+
+	protoactor "github.com/asynkron/protoactor-go/actor"
+
+	"github.com/overlapio/overlap/wsabuf"
+)
+
+// Received takes a shorter road into the actor than other messages when the
+// Props have no receiver middleware (see Socket.invokeUser). The handler must
+// not tell the difference: it sees the message, no sender, and its panics
+// go to the supervisor; with middleware, the middleware sees every Received.
+func TestReceivedShortRoadIsInvisible(t *testing.T) {
+	for _, mw := range []bool{false, true} {
+		name := map[bool]string{false: "plain", true: "middleware"}[mw]
+		t.Run(name, func(t *testing.T) {
+			sys := NewSystem()
+			fc := newFakeConn(ConnInfo{Network: "tcp", Connected: true})
+			t.Cleanup(func() { fc.stop(t); sys.Stop() })
+			rec := newRecorder()
+			seen := newRecorder() // what the middleware saw
+			props := protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+				if m, ok := ctx.Message().(*Received); ok {
+					if ctx.Sender() != nil {
+						t.Errorf("Received with sender %v", ctx.Sender())
+					}
+					if string(m.Data.Bytes()) == "boom" {
+						m.Data.Release()
+						panic("handler failure")
+					}
+					rec.add(string(m.Data.Bytes()))
+					m.Data.Release()
+					return
+				}
+				rec.add(ctx.Message())
+			})
+			if mw {
+				props = props.Configure(protoactor.WithReceiverMiddleware(func(next protoactor.ReceiverFunc) protoactor.ReceiverFunc {
+					return func(ctx protoactor.ReceiverContext, env *protoactor.MessageEnvelope) {
+						if m, ok := env.Message.(*Received); ok {
+							seen.add(string(m.Data.Bytes()))
+						}
+						next(ctx, env)
+					}
+				}))
+			}
+			var ep *Endpoint
+			var sock *Socket
+			fc.do(t, func() {
+				var err error
+				if sock, ep, err = NewSocket(sys, fc, props, Options{}); err != nil {
+					t.Fatal(err)
+				}
+				ep.Start()
+			})
+			if short := sock.receiver != nil; short == mw {
+				t.Fatalf("short road taken: %v, with middleware: %v", short, mw)
+			}
+			receive := func(s string) {
+				fc.do(t, func() {
+					buf, _ := wsabuf.Default().Get(len(s))
+					copy(buf.Bytes(), s)
+					ep.Received(buf, nil)
+				})
+			}
+			receive("one")
+			rec.waitFor(t, "one", func(m any) bool { return m == "one" })
+			receive("boom")
+			rec.waitFor(t, "Restarting after a panic in Receive", func(m any) bool { _, ok := m.(*protoactor.Restarting); return ok })
+			receive("two")
+			rec.waitFor(t, "two after the restart", func(m any) bool { return m == "two" })
+			if mw {
+				seen.waitFor(t, "middleware saw two", func(m any) bool { return m == "two" })
+				if got := len(seen.all()); got != 3 {
+					t.Errorf("middleware saw %d Received, want 3 (one, boom, two): %v", got, seen.all())
+				}
+			}
+		})
+	}
+}
