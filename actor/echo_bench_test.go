@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"syscall"
 	"testing"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
@@ -28,7 +29,27 @@ func (c *nullConn) Close(bool) error                           { return nil }
 // lets each handler send its buffer back with SendFrom: the framework's cost
 // per echoed message, without the kernel. Many sockets show the cost of a
 // cold cache, as a busy server has.
-func benchEcho(b *testing.B, n int) {
+func benchEcho(b *testing.B, n int) { benchEchoWith(b, n, false) }
+
+// getppid is the cheapest real system call: what it costs is the kernel
+// entry and exit, including the TLB flush that page-table isolation without
+// PCID makes every system call pay.
+func getppid() { syscall.RawSyscall(syscall.SYS_GETPPID, 0, 0, 0) }
+
+// syscallConn is nullConn whose writes make one real system call.
+type syscallConn struct{ nullConn }
+
+func (c *syscallConn) Writev(iov [][]byte) (int, error) {
+	getppid()
+	return wsabuf.Buffers(iov).Len(), nil
+}
+
+// benchEchoWith is benchEcho; with syscalls, each message is bracketed by
+// two real system calls, standing in for the read and the write, so the
+// framework pays what it pays on a server: a cold TLB after each of them.
+// Compare with BenchmarkEchoPathSyscallsFloor, which makes the same calls
+// and copies the bytes, as a raw event loop does.
+func benchEchoWith(b *testing.B, n int, syscalls bool) {
 	sys := NewSystem()
 	defer sys.Stop()
 	props := protoactor.PropsFromFunc(func(ctx protoactor.Context) {
@@ -38,7 +59,11 @@ func benchEcho(b *testing.B, n int) {
 	})
 	eps := make([]*Endpoint, n)
 	for i := range eps {
-		_, ep, err := NewSocket(sys, &nullConn{info: ConnInfo{Network: "tcp", Connected: true}}, props, Options{})
+		var conn Conn = &nullConn{info: ConnInfo{Network: "tcp", Connected: true}}
+		if syscalls {
+			conn = &syscallConn{nullConn{info: ConnInfo{Network: "tcp", Connected: true}}}
+		}
+		_, ep, err := NewSocket(sys, conn, props, Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -50,6 +75,9 @@ func benchEcho(b *testing.B, n int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		if syscalls {
+			getppid()
+		}
 		buf, _ := pool.Get(len(payload))
 		copy(buf.Bytes(), payload)
 		eps[i%n].Received(buf, nil)
@@ -60,3 +88,29 @@ func BenchmarkEchoPath1Socket(b *testing.B)     { benchEcho(b, 1) }
 func BenchmarkEchoPath1000Sockets(b *testing.B) { benchEcho(b, 1000) }
 
 func BenchmarkEchoPath100kSockets(b *testing.B) { benchEcho(b, 100000) }
+
+// BenchmarkEchoPathSyscalls is BenchmarkEchoPath1000Sockets with a real
+// system call in place of each read and write. Its excess over
+// BenchmarkEchoPathSyscallsFloor is the framework's cost per message as a
+// server sees it, page walks included (see socket_inline.go).
+func BenchmarkEchoPathSyscalls(b *testing.B) { benchEchoWith(b, 1000, true) }
+
+// BenchmarkEchoPathSyscallsFloor makes the two system calls of
+// BenchmarkEchoPathSyscalls and copies each message into its connection's
+// buffer: a raw event loop's share of the same work.
+func BenchmarkEchoPathSyscallsFloor(b *testing.B) {
+	type conn struct {
+		buf [512]byte
+		out []byte
+	}
+	conns := make([]conn, 1000)
+	payload := make([]byte, 512)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		getppid()
+		c := &conns[i%len(conns)]
+		c.out = c.buf[:copy(c.buf[:], payload)]
+		getppid()
+	}
+}

@@ -15,10 +15,8 @@ import (
 
 // take moves submitted operations to the writer's queue, acting at once on
 // the ones that act on the queue itself (flush, abort, cancel, try).
+// flush calls it only when s.sends says something was submitted.
 func (s *Socket) take() {
-	if s.sends.Load() == 0 {
-		return // a submit racing with this check schedules another run
-	}
 	s.mu.Lock()
 	in := s.in
 	if len(in) == 0 {
@@ -62,22 +60,6 @@ func (s *Socket) take() {
 		op.clear()
 	}
 	s.spare = in[:0]
-}
-
-// flush writes what it can of the queued sends. It stops at a partial write
-// (and waits for Writable), at a graceful close, or when the queue is empty.
-func (s *Socket) flush() {
-	if s.closedOnce.Load() {
-		return
-	}
-	s.take()
-	if !s.waitWritable {
-		s.writeQueued()
-	}
-	if s.head == len(s.act) {
-		s.resetAct()
-	}
-	s.checkWatermarks()
 }
 
 // sendNowWritten records the stream position of SendFrom's direct write.
@@ -273,15 +255,6 @@ func (s *Socket) writeDatagram() bool {
 	return true
 }
 
-// writev writes through the transport, with the test hook.
-func (s *Socket) writev(wv [][]byte) (int, error) {
-	n, err := s.conn.Writev(wv)
-	if n < 0 {
-		n = 0
-	}
-	return n, err
-}
-
 // advance completes the sends the last write finished and records partial
 // progress on the next one.
 func (s *Socket) advance(n int) {
@@ -316,18 +289,6 @@ func (s *Socket) advance(n int) {
 			return
 		}
 	}
-}
-
-// written completes a send the kernel has taken whole, unless it waits for
-// the peer's acknowledgement (MsgConfirm) or behind one that does.
-func (s *Socket) written(op *sendOp) {
-	if op.flags&MsgConfirm == 0 && len(s.acks) == 0 {
-		s.completeOp(op, op.size, nil)
-		return
-	}
-	s.acks = append(s.acks, *op)
-	s.acks[len(s.acks)-1].direct = false // SendFrom reports it pending
-	s.armAckPoll()
 }
 
 // ackPollInterval is how often a socket with sends awaiting acknowledgement
@@ -402,59 +363,6 @@ func (s *Socket) awaitWritable() {
 		s.waitWritable = false
 		s.fail(wrapOS("wsasend", err))
 	}
-}
-
-// resetAct empties the writer's queue, keeping its storage.
-func (s *Socket) resetAct() {
-	for i := range s.act {
-		s.act[i].clear()
-	}
-	s.act, s.head = s.act[:0], 0
-}
-
-// completeOp ends one send: counters, hold, Overlapped, message.
-func (s *Socket) completeOp(op *sendOp, n int, err error) {
-	if op.kind != opData {
-		return
-	}
-	s.pendingSends.Dec()
-	s.pendingBytes.Sub(int64(op.size))
-	if op.direct {
-		s.direct = directResult{n: n, err: err, done: true}
-		op.direct = false
-	}
-	if op.replyTo != nil && op.replyTo.Equal(s.pid) && !s.stopped.Load() {
-		// A completion for the socket's own handler: queue it directly.
-		op.finish(n, err)
-		s.postUser(&Completion{Socket: s.pid, Overlapped: op.ov, Tag: op.tag, Bytes: n, Err: err})
-		return
-	}
-	s.sys.complete(s.pid, op, n, err)
-}
-
-// checkWatermarks tells the watermark target when the pending bytes cross
-// the high watermark, and again when they fall back to the low one.
-func (s *Socket) checkWatermarks() {
-	pb, due := s.watermarkDue()
-	if !due {
-		return
-	}
-	s.unwritable = !s.unwritable
-	if s.unwritable {
-		s.notify(&Unwritable{Socket: s, Pending: pb})
-	} else {
-		s.notify(&Writable{Socket: s, Pending: pb})
-	}
-}
-
-// watermarkDue reports the pending bytes and whether they crossed the
-// watermark the socket is waiting for (high when writable, low when not).
-func (s *Socket) watermarkDue() (int, bool) {
-	pb := int(s.pendingBytes.Load())
-	if s.unwritable {
-		return pb, pb <= s.hot.lowWatermark
-	}
-	return pb, pb >= s.hot.highWatermark
 }
 
 func (s *Socket) notify(msg any) {

@@ -1,11 +1,7 @@
 package actor
 
 import (
-	"net"
-
 	protoactor "github.com/asynkron/protoactor-go/actor"
-
-	"github.com/overlapio/overlap/wsabuf"
 )
 
 // socketMailbox is the socket seen as its actor's protoactor mailbox. It
@@ -139,109 +135,6 @@ func (s *Socket) runInline() {
 	}
 }
 
-// process runs the mailbox until it is empty. onLoop says whether the caller
-// is the connection's event loop, the only place sends are written.
-func (s *Socket) process(onLoop bool) {
-	for {
-		if onLoop {
-			s.inRun.Store(true)
-		}
-		yield := s.drainMessages(onLoop)
-		if onLoop {
-			s.flush()
-			s.inRun.Store(false)
-		}
-		s.status.Store(mbIdle)
-		if !s.hasWork(onLoop) || !s.status.CompareAndSwap(mbIdle, mbRunning) {
-			return
-		}
-		if yield {
-			s.dispatch() // let the loop serve other connections first
-			return
-		}
-	}
-}
-
-// hasWork reports whether process should go round again.
-func (s *Socket) hasWork(onLoop bool) bool {
-	if s.sysMsgs.Load() > 0 || s.userMsgs.Load() > 0 && (!s.suspended.Load() || s.stopped.Load()) {
-		return true
-	}
-	if !onLoop || s.closedOnce.Load() {
-		return false
-	}
-	if s.sends.Load() > 0 && !s.waitWritable || s.ctrls.Load() > 0 {
-		return true // control operations act even while the writer waits
-	}
-	// Sends queued behind a full socket still move the watermarks.
-	_, due := s.watermarkDue()
-	return due
-}
-
-// drainMessages delivers queued system and user messages to the actor, up to
-// the throughput budget; it reports whether the budget ran out.
-func (s *Socket) drainMessages(onLoop bool) (yield bool) {
-	for i := 0; ; {
-		if s.sysMsgs.Load() == 0 && s.userMsgs.Load() == 0 {
-			return false // a post racing with this check schedules another run
-		}
-		s.mu.Lock()
-		if len(s.sysq) > 0 {
-			msg := s.sysq[0]
-			s.sysq[0] = nil
-			s.sysq = s.sysq[1:]
-			s.mu.Unlock()
-			s.sysMsgs.Dec()
-			s.invokeSystem(msg, onLoop)
-			continue
-		}
-		if s.suspended.Load() && !s.stopped.Load() {
-			s.mu.Unlock()
-			return false // resumed by a system message, which schedules a run
-		}
-		if i >= s.hot.throughput {
-			s.mu.Unlock()
-			return true
-		}
-		msg, ok := s.userq.pop()
-		s.mu.Unlock()
-		if !ok {
-			return false
-		}
-		s.userMsgs.Dec()
-		i++
-		s.deliver(msg)
-	}
-}
-
-// deliver hands one user message to the actor, then recycles a Received and
-// stops the actor after Closed.
-func (s *Socket) deliver(msg any) {
-	if s.stopped.Load() {
-		discard(msg) // the actor is gone; protoactor drops these too
-		return
-	}
-	s.invokeUser(msg)
-	switch m := msg.(type) {
-	case *Received:
-		if m.Socket == s && !s.detached.Load() {
-			// The handler has returned: recycle the message (not its Data,
-			// which the handler owns). See Received.
-			*m = Received{}
-			if m == &s.recv {
-				s.recvBusy = false
-			} else {
-				s.recvFree = append(s.recvFree, m)
-			}
-		}
-	case *Closed:
-		if m.Socket == s {
-			// The handler has seen the end of the connection: stop the actor.
-			s.sys.Actors.Root.Stop(s.pid)
-		}
-	}
-}
-
 func (s *Socket) invokeSystem(msg any, onLoop bool) {
 	switch msg.(type) {
 	case *protoactor.SuspendMailbox:
@@ -263,30 +156,6 @@ func (s *Socket) invokeSystem(msg any, onLoop bool) {
 func (s *Socket) invokeSystemMessage(msg any) {
 	defer s.escalate(msg)
 	s.invoker.InvokeSystemMessage(msg)
-}
-
-// invokeUser hands msg to the actor. Received bytes take the short road when
-// nothing would see the difference (see receiver): straight into the actor
-// context's Receive with an envelope the socket reuses, as the last link of
-// a protoactor middleware chain would. Everything else goes through
-// InvokeUserMessage.
-func (s *Socket) invokeUser(msg any) {
-	defer s.escalate(msg)
-	if r, ok := msg.(*Received); ok && s.receiver != nil && s.receiver.ReceiveTimeout() == 0 {
-		s.env.Message = r
-		s.receiver.Receive(&s.env)
-		s.env.Message = nil
-		return
-	}
-	s.invoker.InvokeUserMessage(msg)
-}
-
-// escalate, deferred around an invocation, turns a panic into a failure for
-// the actor's supervisor, as protoactor's own mailbox does.
-func (s *Socket) escalate(msg any) {
-	if r := recover(); r != nil {
-		s.invoker.EscalateFailure(r, msg)
-	}
 }
 
 // Endpoint is the transport's side of a socket: the calls an event loop makes
@@ -315,50 +184,6 @@ func (e *Endpoint) StartUnbound() {
 	s.postUser(&Connected{Socket: s})
 	s.holding.Store(false)
 	s.schedule()
-}
-
-// Received hands bytes read from the connection to the handler, running it
-// inline when it is idle. The socket takes over data's reference.
-func (e *Endpoint) Received(data *wsabuf.Buf, from net.Addr) {
-	s := (*Socket)(e)
-	if s.detached.Load() {
-		if s.closedOnce.Load() {
-			data.Release() // closed: nobody reads any more
-			return
-		}
-		// No loop owns this socket: queue for the goroutine that runs it.
-		s.postUser(&Received{Socket: s, Data: data, From: from})
-		s.schedule()
-		return
-	}
-	if max := s.hot.maxUnreleasedRead; max > 0 {
-		data.OnRelease(s.onReleased)
-		if s.unreleased.Add(int64(data.Len())) >= max && !s.autoPaused {
-			s.applyReadState()
-		}
-	}
-	var r *Received
-	switch n := len(s.recvFree); {
-	case !s.recvBusy:
-		r, s.recvBusy = &s.recv, true
-	case n > 0:
-		r = s.recvFree[n-1]
-		s.recvFree = s.recvFree[:n-1]
-	default:
-		r = new(Received)
-	}
-	r.Socket, r.Data, r.From = s, data, from
-	if s.sysMsgs.Load() == 0 && s.userMsgs.Load() == 0 && !s.suspended.Load() && !s.stopped.Load() &&
-		s.status.CompareAndSwap(mbIdle, mbRunning) {
-		// Idle and nothing queued: hand the bytes to the handler directly,
-		// then finish the run (what it sent, what arrived meanwhile).
-		s.inRun.Store(true)
-		s.deliver(r)
-		s.process(true)
-		return
-	}
-	s.postUser(r)
-	s.runInline()
 }
 
 // Writable reports that the connection can take more bytes after a partial

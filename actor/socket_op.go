@@ -92,35 +92,6 @@ func (op *sendOp) appendUnsent(dst [][]byte, max int) ([][]byte, int) {
 // clear drops references so a reused slot does not pin buffers.
 func (op *sendOp) clear() { *op = sendOp{} }
 
-// newOp starts the operation of a Send: it captures the completion targets
-// and arms the Overlapped. A Hold already released is left out: it is
-// refused with ErrFault, and releasing it again would be a second bug. An
-// Overlapped still pending for another send is left out too (that send owns
-// its completion) and the op fails with ErrInvalid. The buffers are captured
-// later, once the send is accepted.
-func newOp(m *Send, replyTo *protoactor.PID) (sendOp, error) {
-	op := sendOp{flags: m.Flags, ov: m.Overlapped, replyTo: replyTo, hold: m.Hold, tag: m.Tag}
-	if holdErr(op.hold) != nil {
-		op.hold = nil
-	}
-	if op.ov != nil && op.ov.arm() != nil {
-		op.ov = nil
-		return op, ErrInvalid
-	}
-	return op, nil
-}
-
-// finish releases what the send held and completes its Overlapped; the
-// completion message is the caller's.
-func (op *sendOp) finish(n int, err error) {
-	if op.hold != nil {
-		op.hold.Release()
-	}
-	if op.ov != nil {
-		op.ov.complete(n, err)
-	}
-}
-
 // replyTarget picks where a send's completion message goes.
 func replyTarget(m *Send, sender *protoactor.PID) *protoactor.PID {
 	if m.ReplyTo != nil {

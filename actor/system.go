@@ -95,15 +95,6 @@ func (s *System) reject(pid *protoactor.PID, m *Send, sender *protoactor.PID, er
 	s.complete(pid, &op, 0, err)
 }
 
-// complete delivers the end of one send: the hold is released, the
-// Overlapped completed, the completion message sent.
-func (s *System) complete(pid *protoactor.PID, op *sendOp, n int, err error) {
-	op.finish(n, err)
-	if op.replyTo != nil {
-		s.Actors.Root.Send(op.replyTo, &Completion{Socket: pid, Overlapped: op.ov, Tag: op.tag, Bytes: n, Err: err})
-	}
-}
-
 // Running reports whether the system accepts sockets and sends.
 func (s *System) Running() bool { return !s.stopped.Load() }
 

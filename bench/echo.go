@@ -56,10 +56,17 @@ type server struct {
 
 // startServer runs this program's "server" subcommand as a child process.
 // A non-empty profile is where the server writes its CPU profile.
+// baselineBin is the -baseline flag: another build's bench binary whose
+// overlap server runs as kind "baseline".
+var baselineBin string
+
 func startServer(kind string, loops int, profile string) (*server, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
+	}
+	if kind == "baseline" {
+		exe, kind = baselineBin, "overlap"
 	}
 	cmd := exec.Command(exe, "server", "-kind", kind, "-addr", "127.0.0.1:0", "-loops", strconv.Itoa(loops), "-cpuprofile", profile)
 	out, err := cmd.StdoutPipe()

@@ -44,6 +44,7 @@ func main() {
 	measure := flag.Duration("measure", 3*time.Second, "measured time per run")
 	only := flag.String("scenarios", "b,c", "echo scenarios to run, by letter (a,b,c,d)")
 	loops := flag.Int("loops", runtime.NumCPU(), "server event loops")
+	flag.StringVar(&baselineBin, "baseline", "", "also run the overlap server of this bench binary (built from another commit) as kind \"baseline\": an A/B of two builds in one run")
 	flag.StringVar(&profileDir, "profile", "", "write each server's CPU profile to this directory (KIND-SCENARIO-ROUND.pprof)")
 	flag.Parse()
 
@@ -59,13 +60,17 @@ func runEchoMatrix(only string, rounds, loops int, warm, measure time.Duration) 
 		if !strings.Contains(only, sc.Name[:1]) {
 			continue
 		}
+		kinds := serverKinds
+		if baselineBin != "" {
+			kinds = append(kinds[:len(kinds):len(kinds)], "baseline")
+		}
 		rates := map[string][]float64{}
 		cpus := map[string][]float64{}
 		for r := 0; r < rounds; r++ {
 			// Rotate the order each round so no server always runs first
 			// (or right after another one's connections are torn down).
-			for i := range serverKinds {
-				kind := serverKinds[(i+r)%len(serverKinds)]
+			for i := range kinds {
+				kind := kinds[(i+r)%len(kinds)]
 				srv, err := startServer(kind, loops, profilePath(kind, sc.Name, r))
 				if err != nil {
 					return err
@@ -84,7 +89,7 @@ func runEchoMatrix(only string, rounds, loops int, warm, measure time.Duration) 
 		}
 		fmt.Fprintln(os.Stderr)
 		nc, gn := "netconn", "gnet"
-		for _, kind := range serverKinds {
+		for _, kind := range kinds {
 			fmt.Printf("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", sc.Name, kind, median(rates[kind]), median(cpus[kind]),
 				pairedRatio(rates[kind], rates[nc]), pairedRatio(cpus[kind], cpus[nc]),
 				pairedRatio(rates[kind], rates[gn]), pairedRatio(cpus[kind], cpus[gn]))
