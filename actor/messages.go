@@ -62,7 +62,9 @@ type Connected struct {
 // Received carries bytes read from the socket to its handler, in order.
 // Data is a pooled buffer the handler owns: release it when done, or hand it
 // to a Send as Hold so it is released after the send completes. From is the
-// peer of a datagram on an unconnected socket, nil otherwise.
+// peer of a datagram on an unconnected socket, nil otherwise. With
+// Options.LendReceived, Data views the event loop's read buffer until the
+// handler returns: see there for what that changes.
 //
 // The *Received itself is valid only until the handler's Receive returns:
 // the socket reuses it for later reads, as gnet reuses its read buffer. Keep

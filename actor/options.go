@@ -39,6 +39,19 @@ type Options struct {
 	// received bytes it has not released, so inbound memory is bounded;
 	// reading resumes once they are released. 0 means no limit.
 	MaxUnreleasedRead int
+	// LendReceived hands the handler the event loop's read buffer instead of
+	// a copy when it runs inline (the common case): Received.Data is then a
+	// lent wsabuf.Buf, and a read costs no copy and no pool round trip.
+	// Data works as always; what changes is the slices taken of it:
+	//   - Data.Bytes() during Receive views the loop's buffer. Data that is
+	//     still held when Receive returns gets a copy of its own then, and
+	//     Bytes() called after that returns the copy; so does Retain.
+	//   - A send of those bytes must hold Data (Send.Hold) or be made with
+	//     SendFrom on this socket: either one moves the send's segments to
+	//     the copy if the send outlives the read. Sends to other sockets
+	//     without Hold must copy the bytes first.
+	// Not for unconnected datagram sockets, whose reads are always copied.
+	LendReceived bool
 	// Throughput is how many messages a socket's handler processes before it
 	// yields the event loop to other sockets. Default 256.
 	Throughput int

@@ -8,6 +8,8 @@ import (
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/atomic"
+
+	"github.com/overlapio/overlap/wsabuf"
 )
 
 // Socket is the handle of one socket actor: a connected stream or datagram
@@ -29,17 +31,16 @@ type Socket struct {
 	// whose lines went cold while the kernel ran costs few cache misses.
 
 	// Scheduling: which goroutine processes the mailbox. See socket_mailbox.go.
-	status    atomic.Int32 // mbIdle or mbRunning
-	sysMsgs   atomic.Int32 // system messages queued
-	userMsgs  atomic.Int32 // user messages queued
-	sends     atomic.Int32 // len(in)
-	ctrls     atomic.Int32 // control operations in in (abort, flush, cancel, ...)
-	ticket    atomic.Bool  // a loop task is queued and unclaimed
-	detached  atomic.Bool  // the event loop is gone; runs happen on goroutines
-	inRun     atomic.Bool  // the loop is inside process (for SendFrom)
-	holding   atomic.Bool  // set until Start: posts only queue
-	suspended atomic.Bool  // protoactor SuspendMailbox: user messages wait
-	stopped   atomic.Bool  // the actor has stopped: user messages are dropped
+	status     atomic.Int32 // mbIdle or mbRunning
+	sysMsgs    atomic.Int32 // system messages queued
+	userMsgs   atomic.Int32 // user messages queued
+	sends      atomic.Int32 // len(in)
+	ctrls      atomic.Int32 // control operations in in (abort, flush, cancel, ...)
+	detached   atomic.Bool  // the event loop is gone; runs happen on goroutines
+	inRun      atomic.Bool  // the loop is inside process (for SendFrom)
+	suspended  atomic.Bool  // protoactor SuspendMailbox: user messages wait
+	stopped    atomic.Bool  // the actor has stopped: user messages are dropped
+	closedOnce atomic.Bool  // Endpoint.Closed has run
 
 	// Atomics readable anywhere. The pending counts rise under mu (so the
 	// limit check and the increment are one step) and fall without it.
@@ -53,14 +54,13 @@ type Socket struct {
 	head         int
 	act          []sendOp // taken from in; act[head:] are unfinished
 	wv           [][]byte
-	streamPos    int64        // bytes written to the connection so far
-	acks         []sendOp     // written sends whose completion waits for MsgConfirm acks
-	direct       directResult // outcome of SendFrom's immediate write
-	recv         Received     // the Received of the common case, one at a time
-	recvFree     []*Received  // recycled Received messages for the rest
-	invoker      protoactor.MessageInvoker
+	streamPos    int64                      // bytes written to the connection so far
+	acks         []sendOp                   // written sends whose completion waits for MsgConfirm acks
+	direct       directResult               // outcome of SendFrom's immediate write
+	recv         Received                   // the Received of the common case, one at a time
 	receiver     protoactor.Context         // the actor's context, for Received's short road; nil: always InvokeUserMessage
 	env          protoactor.MessageEnvelope // the envelope of Received's short road
+	lent         *wsabuf.Buf                // the lent Received.Data of the inline run, if any
 
 	// Immutable after NewSocket. hot holds the values of opts and info the
 	// send path reads.
@@ -82,18 +82,21 @@ type Socket struct {
 	info       ConnInfo
 	opts       Options
 	loopTask   func()
-	readTask   func()       // applies the read pause state on the loop
-	onReleased func(int)    // Received buffers' release hook
-	wantPause  atomic.Int32 // 1: the handler asked to pause, 0: resume
-	closedOnce atomic.Bool  // Endpoint.Closed has run
-	blocking   atomic.Bool  // a blocking send is running
-	unreleased atomic.Int64 // received bytes the handler holds
+	readTask   func()                    // applies the read pause state on the loop
+	onReleased func(int)                 // Received buffers' release hook
+	wantPause  atomic.Int32              // 1: the handler asked to pause, 0: resume
+	blocking   atomic.Bool               // a blocking send is running
+	ticket     atomic.Bool               // a loop task is queued and unclaimed
+	holding    atomic.Bool               // set until Start: posts only queue
+	invoker    protoactor.MessageInvoker // protoactor's road for everything but Received
+	unreleased atomic.Int64              // received bytes the handler holds
 
 	// Owned by the writer, cold.
 	spare      []sendOp
-	userPaused bool // the handler asked to pause reading
-	autoPaused bool // unreleased received bytes reached MaxUnreleasedRead
-	readPaused bool // reading is paused in the transport
+	recvFree   []*Received // recycled Received messages beyond recv
+	userPaused bool        // the handler asked to pause reading
+	autoPaused bool        // unreleased received bytes reached MaxUnreleasedRead
+	readPaused bool        // reading is paused in the transport
 	ackArmed   bool
 	ackTimer   *time.Timer
 	ackTask    func()

@@ -33,6 +33,7 @@ func (e *Endpoint) Received(data *wsabuf.Buf, from net.Addr) {
 			return
 		}
 		// No loop owns this socket: queue for the goroutine that runs it.
+		data.Own(nil)
 		s.postUser(&Received{Socket: s, Data: data, From: from})
 		s.schedule()
 		return
@@ -44,12 +45,12 @@ func (e *Endpoint) Received(data *wsabuf.Buf, from net.Addr) {
 		}
 	}
 	var r *Received
-	switch n := len(s.recvFree); {
+	switch {
 	case !s.recvBusy:
 		r, s.recvBusy = &s.recv, true
-	case n > 0:
-		r = s.recvFree[n-1]
-		s.recvFree = s.recvFree[:n-1]
+	case len(s.recvFree) > 0:
+		r = s.recvFree[len(s.recvFree)-1]
+		s.recvFree = s.recvFree[:len(s.recvFree)-1]
 	default:
 		r = new(Received)
 	}
@@ -59,10 +60,15 @@ func (e *Endpoint) Received(data *wsabuf.Buf, from net.Addr) {
 		// Idle and nothing queued: hand the bytes to the handler directly,
 		// then finish the run (what it sent, what arrived meanwhile).
 		s.inRun.Store(true)
+		if data.Lent() {
+			s.lent = data
+		}
 		s.deliver(r)
 		s.process(true)
+		s.lent = nil
 		return
 	}
+	data.Own(nil) // it waits in the mailbox, past the read
 	s.postUser(r)
 	s.runInline()
 }
@@ -221,6 +227,7 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 	direct := err == nil && len(s.in) == 0 && s.head == len(s.act) && !s.waitWritable && !s.closedOnce.Load() &&
 		op.flags&MsgPartial == 0
 	if err == nil && !direct {
+		s.keepLent(&op)
 		s.in = append(s.in, op)
 		s.sends.Inc()
 	}
@@ -237,6 +244,7 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 	s.direct = directResult{}
 	op.direct = true
 	if s.hot.datagram || op.flags != 0 {
+		s.keepLent(&op)
 		s.act = append(s.act, op)
 		s.writeQueued()
 	} else {
@@ -260,6 +268,7 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 		}
 		op.sent = n
 		s.streamPos += int64(n)
+		s.keepLent(&op)
 		s.act = append(s.act, op)
 		s.afterWrite(n, total, werr)
 		if !s.waitWritable && !s.closedOnce.Load() {
@@ -274,6 +283,23 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 		s.resetAct()
 	}
 	return s.direct.n, s.direct.err
+}
+
+// keepLent moves op's segments that view a lent receive buffer (its Hold,
+// or the Received.Data of this inline run) to a copy of their own, before
+// op outlives the read. See Options.LendReceived. Loop only.
+func (s *Socket) keepLent(op *sendOp) {
+	ownHeld(op)
+	if s.lent != nil && s.lent != op.hold {
+		s.lent.Own(op.segs())
+	}
+}
+
+// ownHeld is keepLent for the Hold alone, safe from any goroutine.
+func ownHeld(op *sendOp) {
+	if b, ok := op.hold.(*wsabuf.Buf); ok {
+		b.Own(op.segs())
+	}
 }
 
 // writev writes through the transport, with the test hook.

@@ -64,6 +64,7 @@ func (s *Socket) submitOp(m *Send, replyTo *protoactor.PID, try bool) error {
 
 // enqueue appends op to the submit queue, within the socket's limits.
 func (s *Socket) enqueue(op *sendOp) error {
+	ownHeld(op) // a lent Hold outlives its read from here
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.admit(op.size); err != nil {

@@ -99,6 +99,7 @@ func (b *bridge) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		spawner, opts, network = actor.NewSpawner(req.props), req.opts, req.network
 	}
 	g := &gconn{c: c, fd: c.Fd(), b: b, pool: readPool(opts), loop: b.loopFor(c.EventLoop()), info: connInfo(network, c)}
+	g.lend = opts.LendReceived && !(g.info.Datagram && !g.info.Connected)
 	g.onWake = g.wake
 	var sock *actor.Socket
 	var ep *actor.Endpoint
@@ -145,6 +146,20 @@ func (b *bridge) OnTraffic(c gnet.Conn) gnet.Action {
 	}
 	data, _ := c.Next(-1)
 	if len(data) == 0 {
+		return gnet.None
+	}
+	if g.lend {
+		// Lent: the handler sees gnet's buffer, valid until this returns;
+		// whatever it keeps is copied by Reclaim (see Options.LendReceived).
+		if g.lent == nil {
+			g.lent = new(wsabuf.Buf)
+		}
+		buf := g.lent
+		g.pool.Lend(buf, data)
+		g.ep.Received(buf, nil)
+		if !buf.Reclaim() {
+			g.lent = nil // its holders have it now
+		}
 		return gnet.None
 	}
 	buf, err := g.pool.Get(len(data))

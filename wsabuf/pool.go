@@ -116,7 +116,14 @@ func (p *Pool) put(b *Buf) {
 		p.inUse.Sub(int64(len(b.mem)))
 	}
 	b.b = nil
-	if b.class >= 0 {
+	switch {
+	case b.lender:
+		// The header stays with its holders or its lender; only memory of
+		// its own (see Own) goes back, under a new header.
+		if b.class >= 0 {
+			p.classes[b.class].Put(&Buf{mem: b.mem, pool: p, class: b.class})
+		}
+	case b.class >= 0:
 		p.classes[b.class].Put(b)
 	}
 }
@@ -129,7 +136,7 @@ func (p *Pool) put(b *Buf) {
 // last release is reported by Err as ErrReleased until the pool hands the
 // same Buf out again.
 //
-// A Buf is padded to two whole cache lines: event loops on different cores
+// A Buf fills two whole cache lines (TestBufFillsTwoCacheLines): event loops on different cores
 // write their buffers' reference counts on every message, and two Bufs
 // sharing a line made each of those writes a cross-core miss (10% of an echo
 // server's CPU at 1,000 connections).
@@ -141,7 +148,9 @@ type Buf struct {
 	pool      *Pool
 	class     int8
 	onRelease func(size int)
-	_         [40]byte // pad to 128 bytes: see the type's comment
+	lent      []byte       // the lender's bytes, for a Buf made by Lend
+	loan      atomic.Int32 // loanNone, loanLent or loanOwned: see lend.go
+	lender    bool         // made by Lend: the header is never pooled
 }
 
 // OnRelease arranges for fn to be called with the buffer's requested size
@@ -180,6 +189,9 @@ func (b *Buf) Err() error {
 // Retain adds n references, one for each further holder (a broadcast to n
 // more sockets), and returns b. It panics if b is already released.
 func (b *Buf) Retain(n int) *Buf {
+	if b.Lent() {
+		b.Own(nil) // more holders may be on other goroutines: see Lend
+	}
 	for {
 		r := b.refs.Load()
 		if r <= 0 {
