@@ -54,12 +54,12 @@ type server struct {
 	addr string
 }
 
-// startServer runs this program's "server" subcommand as a child process.
-// A non-empty profile is where the server writes its CPU profile.
 // baselineBin is the -baseline flag: another build's bench binary whose
 // overlap server runs as kind "baseline".
 var baselineBin string
 
+// startServer runs this program's "server" subcommand as a child process.
+// A non-empty profile is where the server writes its CPU profile.
 func startServer(kind string, loops int, profile string) (*server, error) {
 	exe, err := os.Executable()
 	if err != nil {

@@ -25,7 +25,7 @@ const (
 // holding one reference. b must be new or have been reported free by
 // Reclaim. Lent bytes do not count against the pool's Limit.
 func (p *Pool) Lend(b *Buf, data []byte) {
-	*b = Buf{b: data, size: len(data), pool: p, class: -1, lent: data, lender: true}
+	*b = Buf{b: data, size: len(data), pool: p, class: -1, lent: data}
 	b.loan.Store(loanLent)
 	b.refs.Store(1)
 }
@@ -43,22 +43,14 @@ func (b *Buf) Own(segs [][]byte) {
 	case loanNone:
 		return
 	case loanLent:
-		n := len(b.b)
-		c := class(n)
-		size := n
-		if c >= 0 {
-			size = 1 << (c + minShift)
-			if v := b.pool.classes[c].Get(); v != nil {
-				b.mem = v.(*Buf).mem // the pooled header is dropped: b's header is the lender's
+		m, err := b.pool.Get(len(b.b))
+		if err != nil { // over the Limit; the bytes were received, so keep them
+			m = &Buf{mem: make([]byte, len(b.b)), class: -1}
+			if b.pool.track {
+				b.pool.inUse.Add(int64(len(m.mem))) // put takes it off again
 			}
 		}
-		if b.mem == nil {
-			b.mem = make([]byte, size)
-		}
-		if b.pool.track {
-			b.pool.inUse.Add(int64(len(b.mem)))
-		}
-		b.class = int8(c)
+		b.mem, b.class = m.mem, m.class // m's header is dropped: b's is the lender's
 		b.b = b.mem[:copy(b.mem, b.b)]
 		b.loan.Store(loanOwned)
 	}
@@ -79,18 +71,14 @@ func (b *Buf) Own(segs [][]byte) {
 // holders: Reclaim reports false, and the lender must not touch b again.
 // It reports true when b was released while lent and is free to lend again.
 func (b *Buf) Reclaim() (free bool) {
-	switch b.loan.Load() {
-	case loanOwned:
-		b.loan.Store(loanNone)
+	state := b.loan.Load()
+	if state == loanNone {
 		return false
-	case loanLent:
-		if b.refs.Load() > 0 {
-			b.Own(nil)
-			b.loan.Store(loanNone)
-			return false
-		}
-		b.loan.Store(loanNone)
-		return true
 	}
-	return false
+	free = state == loanLent && b.refs.Load() == 0
+	if !free {
+		b.Own(nil)
+	}
+	b.loan.Store(loanNone)
+	return free
 }

@@ -96,3 +96,28 @@ func TestLendRetainOwns(t *testing.T) {
 	}
 	b.Release()
 }
+
+// The pool's Limit does not refuse a lent Buf its copy: the bytes were
+// already received, and refusing would lose them.
+func TestLendCopyPastLimit(t *testing.T) {
+	p := NewPool(PoolConfig{Limit: 64})
+	held, err := p.Get(64) // the pool is full
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("received while the pool was full")
+	var b Buf
+	p.Lend(&b, data)
+	if b.Reclaim() {
+		t.Fatal("a held Buf is not free")
+	}
+	copy(data, bytes.Repeat([]byte{'x'}, len(data)))
+	if got := string(b.Bytes()); got != "received while the pool was full" {
+		t.Fatalf("copy past the limit: %q", got)
+	}
+	b.Release()
+	held.Release()
+	if p.InUse() != 0 {
+		t.Fatalf("in use %d after release, want 0", p.InUse())
+	}
+}

@@ -117,7 +117,7 @@ func (p *Pool) put(b *Buf) {
 	}
 	b.b = nil
 	switch {
-	case b.lender:
+	case b.lent != nil:
 		// The header stays with its holders or its lender; only memory of
 		// its own (see Own) goes back, under a new header.
 		if b.class >= 0 {
@@ -136,10 +136,10 @@ func (p *Pool) put(b *Buf) {
 // last release is reported by Err as ErrReleased until the pool hands the
 // same Buf out again.
 //
-// A Buf fills two whole cache lines (TestBufFillsTwoCacheLines): event loops on different cores
-// write their buffers' reference counts on every message, and two Bufs
-// sharing a line made each of those writes a cross-core miss (10% of an echo
-// server's CPU at 1,000 connections).
+// A Buf is padded to two whole cache lines (TestBufFillsTwoCacheLines):
+// event loops on different cores write their buffers' reference counts on
+// every message, and two Bufs sharing a line made each of those writes a
+// cross-core miss (10% of an echo server's CPU at 1,000 connections).
 type Buf struct {
 	b         []byte
 	mem       []byte
@@ -148,9 +148,9 @@ type Buf struct {
 	pool      *Pool
 	class     int8
 	onRelease func(size int)
-	lent      []byte       // the lender's bytes, for a Buf made by Lend
+	lent      []byte       // made by Lend: the lender's bytes; the header is never pooled
 	loan      atomic.Int32 // loanNone, loanLent or loanOwned: see lend.go
-	lender    bool         // made by Lend: the header is never pooled
+	_         [8]byte      // pad to 128 bytes: see the type's comment
 }
 
 // OnRelease arranges for fn to be called with the buffer's requested size
