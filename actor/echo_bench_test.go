@@ -29,7 +29,7 @@ func (c *nullConn) Close(bool) error                           { return nil }
 // lets each handler send its buffer back with SendFrom: the framework's cost
 // per echoed message, without the kernel. Many sockets show the cost of a
 // cold cache, as a busy server has.
-func benchEcho(b *testing.B, n int) { benchEchoWith(b, n, false) }
+func benchEcho(b *testing.B, n int) { benchEchoWith(b, n, false, false) }
 
 // getppid is the cheapest real system call: what it costs is the kernel
 // entry and exit, including the TLB flush that page-table isolation without
@@ -48,8 +48,9 @@ func (c *syscallConn) Writev(iov [][]byte) (int, error) {
 // two real system calls, standing in for the read and the write, so the
 // framework pays what it pays on a server: a cold TLB after each of them.
 // Compare with BenchmarkEchoPathSyscallsFloor, which makes the same calls
-// and copies the bytes, as a raw event loop does.
-func benchEchoWith(b *testing.B, n int, syscalls bool) {
+// and copies the bytes, as a raw event loop does. With lend, the sockets
+// have Options.LendReceived and each read is lent, as the transport does.
+func benchEchoWith(b *testing.B, n int, syscalls, lend bool) {
 	sys := NewSystem()
 	defer sys.Stop()
 	props := protoactor.PropsFromFunc(func(ctx protoactor.Context) {
@@ -63,7 +64,7 @@ func benchEchoWith(b *testing.B, n int, syscalls bool) {
 		if syscalls {
 			conn = &syscallConn{nullConn{info: ConnInfo{Network: "tcp", Connected: true}}}
 		}
-		_, ep, err := NewSocket(sys, conn, props, Options{})
+		_, ep, err := NewSocket(sys, conn, props, Options{LendReceived: lend})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -72,11 +73,20 @@ func benchEchoWith(b *testing.B, n int, syscalls bool) {
 	}
 	pool := wsabuf.Default()
 	payload := make([]byte, 512)
+	lent := new(wsabuf.Buf)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if syscalls {
 			getppid()
+		}
+		if lend {
+			pool.Lend(lent, payload)
+			eps[i%n].Received(lent, nil)
+			if !lent.Reclaim() {
+				lent = new(wsabuf.Buf)
+			}
+			continue
 		}
 		buf, _ := pool.Get(len(payload))
 		copy(buf.Bytes(), payload)
@@ -93,7 +103,13 @@ func BenchmarkEchoPath100kSockets(b *testing.B) { benchEcho(b, 100000) }
 // system call in place of each read and write. Its excess over
 // BenchmarkEchoPathSyscallsFloor is the framework's cost per message as a
 // server sees it, page walks included (see socket_inline.go).
-func BenchmarkEchoPathSyscalls(b *testing.B) { benchEchoWith(b, 1000, true) }
+func BenchmarkEchoPathSyscalls(b *testing.B) { benchEchoWith(b, 1000, true, false) }
+
+// BenchmarkEchoPathSyscallsLent is BenchmarkEchoPathSyscalls with
+// Options.LendReceived: no pool round trip and no copy per message.
+func BenchmarkEchoPathSyscallsLent(b *testing.B) { benchEchoWith(b, 1000, true, true) }
+
+func BenchmarkEchoPathSyscallsLent1(b *testing.B) { benchEchoWith(b, 1, true, true) }
 
 // BenchmarkEchoPathSyscallsFloor makes the two system calls of
 // BenchmarkEchoPathSyscalls and copies each message into its connection's

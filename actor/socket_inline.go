@@ -249,15 +249,21 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 		s.writeQueued()
 	} else {
 		// A plain stream send is written straight from the caller's
-		// segments; only a remainder joins the writer's queue.
-		wv, total := op.appendUnsent(s.wv[:0], wsabuf.MaxIOV)
+		// segment list (nothing of it is sent yet, and the call is
+		// synchronous); only a remainder joins the writer's queue.
+		wv, total := [][]byte(m.Buffers), op.size
+		if len(wv) > wsabuf.MaxIOV {
+			wv, total = op.appendUnsent(s.wv[:0], wsabuf.MaxIOV)
+		}
 		var n int
 		var werr error
 		if total > 0 {
 			n, werr = s.writev(wv)
 		}
-		clear(wv)
-		s.wv = wv[:0]
+		if len(m.Buffers) > wsabuf.MaxIOV {
+			clear(wv)
+			s.wv = wv[:0]
+		}
 		if werr == nil && n == op.size {
 			s.sendNowWritten(&op, n)
 			s.written(&op)

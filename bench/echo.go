@@ -55,8 +55,8 @@ type server struct {
 }
 
 // baselineBin is the -baseline flag: another build's bench binary whose
-// overlap server runs as kind "baseline".
-var baselineBin string
+// server of kind baselineKind (-baseline-kind) runs as kind "baseline".
+var baselineBin, baselineKind string
 
 // startServer runs this program's "server" subcommand as a child process.
 // A non-empty profile is where the server writes its CPU profile.
@@ -66,7 +66,7 @@ func startServer(kind string, loops int, profile string) (*server, error) {
 		return nil, err
 	}
 	if kind == "baseline" {
-		exe, kind = baselineBin, "overlap"
+		exe, kind = baselineBin, baselineKind
 	}
 	cmd := exec.Command(exe, "server", "-kind", kind, "-addr", "127.0.0.1:0", "-loops", strconv.Itoa(loops), "-cpuprofile", profile)
 	out, err := cmd.StdoutPipe()

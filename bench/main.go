@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -44,25 +45,47 @@ func main() {
 	measure := flag.Duration("measure", 3*time.Second, "measured time per run")
 	only := flag.String("scenarios", "b,c", "echo scenarios to run, by letter (a,b,c,d)")
 	loops := flag.Int("loops", runtime.NumCPU(), "server event loops")
+	servers := flag.String("servers", "overlap,gnet,netconn", "servers to compare, of "+strings.Join(serverKinds, ", ")+" (gnet and netconn are always run: the ratios need them)")
 	flag.StringVar(&baselineBin, "baseline", "", "also run the overlap server of this bench binary (built from another commit) as kind \"baseline\": an A/B of two builds in one run")
+	flag.StringVar(&baselineKind, "baseline-kind", "overlap", "the server of the -baseline binary to run")
 	flag.StringVar(&profileDir, "profile", "", "write each server's CPU profile to this directory (KIND-SCENARIO-ROUND.pprof)")
 	flag.Parse()
 
-	if err := runEchoMatrix(*only, *rounds, *loops, *warm, *measure); err != nil {
+	kinds, err := chooseKinds(*servers)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	if err := runEchoMatrix(kinds, *only, *rounds, *loops, *warm, *measure); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func runEchoMatrix(only string, rounds, loops int, warm, measure time.Duration) error {
+// chooseKinds parses -servers, adding the two that every ratio is against,
+// and "baseline" when -baseline is set.
+func chooseKinds(list string) ([]string, error) {
+	var kinds []string
+	for _, k := range append(strings.Split(list, ","), "gnet", "netconn") {
+		if k = strings.TrimSpace(k); k == "" || slices.Contains(kinds, k) {
+			continue
+		}
+		if !slices.Contains(serverKinds, k) {
+			return nil, fmt.Errorf("unknown server %q (want some of %v)", k, serverKinds)
+		}
+		kinds = append(kinds, k)
+	}
+	if baselineBin != "" {
+		kinds = append(kinds, "baseline")
+	}
+	return kinds, nil
+}
+
+func runEchoMatrix(kinds []string, only string, rounds, loops int, warm, measure time.Duration) error {
 	fmt.Printf("| scenario | server | msgs/s | server CPU µs/msg | msgs/s vs net.Conn | CPU/msg vs net.Conn | msgs/s vs gnet | CPU/msg vs gnet |\n|---|---|---|---|---|---|---|---|\n")
 	for _, sc := range echoScenarios {
 		if !strings.Contains(only, sc.Name[:1]) {
 			continue
-		}
-		kinds := serverKinds
-		if baselineBin != "" {
-			kinds = append(kinds[:len(kinds):len(kinds)], "baseline")
 		}
 		rates := map[string][]float64{}
 		cpus := map[string][]float64{}

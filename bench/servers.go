@@ -21,10 +21,12 @@ import (
 //
 //	overlap: socket actors, each received buffer sent back with an
 //	         overlapped send that releases it (examples/echo's handler).
+//	overlap-lend: the same with actor.Options.LendReceived (not run unless
+//	         asked for with -servers).
 //	gnet:    a raw gnet echo (c.Next then c.Write in OnTraffic), the
 //	         ceiling for any design on gnet.
 //	netconn: a goroutine per connection copying with a 64 KiB buffer.
-var serverKinds = []string{"overlap", "gnet", "netconn"}
+var serverKinds = []string{"overlap", "gnet", "netconn", "overlap-lend"}
 
 // runServer serves kind on addr, prints "listening on ADDR" and runs until
 // SIGINT/SIGTERM.
@@ -32,18 +34,19 @@ func runServer(kind, addr string, loops int) error {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
 	switch kind {
-	case "overlap":
+	case "overlap", "overlap-lend":
 		sys := actor.NewSystem()
 		defer sys.Stop()
 		eng, err := transport.NewEngine(sys, transport.Config{Loops: loops})
 		if err != nil {
 			return err
 		}
+		opts := actor.Options{LendReceived: kind == "overlap-lend"}
 		ln, err := eng.Listen("tcp", addr, protoactor.PropsFromFunc(func(ctx protoactor.Context) {
 			if m, ok := ctx.Message().(*actor.Received); ok {
 				_, _ = m.Socket.SendFrom(ctx, &actor.Send{Buffers: m.Buffers(), Hold: m.Data})
 			}
-		}))
+		}), transport.WithSocketOptions(opts))
 		if err != nil {
 			return err
 		}

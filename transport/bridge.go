@@ -151,14 +151,17 @@ func (b *bridge) OnTraffic(c gnet.Conn) gnet.Action {
 	if g.lend {
 		// Lent: the handler sees gnet's buffer, valid until this returns;
 		// whatever it keeps is copied by Reclaim (see Options.LendReceived).
-		if g.lent == nil {
-			g.lent = new(wsabuf.Buf)
+		// The header is the loop's, not the connection's: one that stays
+		// in cache for every connection the loop serves.
+		buf := g.loop.lent
+		if buf == nil {
+			buf = new(wsabuf.Buf)
+			g.loop.lent = buf
 		}
-		buf := g.lent
 		g.pool.Lend(buf, data)
 		g.ep.Received(buf, nil)
 		if !buf.Reclaim() {
-			g.lent = nil // its holders have it now
+			g.loop.lent = nil // its holders have it now
 		}
 		return gnet.None
 	}

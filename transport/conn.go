@@ -21,7 +21,6 @@ type gconn struct {
 	pool   *wsabuf.Pool // the Received buffers' pool
 	loop   *loopState   // the loop's writev scratch and task poster
 	lend   bool         // Options.LendReceived: reads are lent, not copied
-	lent   *wsabuf.Buf  // the header reads are lent in; nil when its holders kept it
 
 	c       gnet.Conn
 	info    actor.ConnInfo

@@ -10,16 +10,20 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/panjf2000/gnet/v2/pkg/netpoll"
 	"github.com/panjf2000/gnet/v2/pkg/queue"
+
+	"github.com/overlapio/overlap/wsabuf"
 )
 
-// loopState is what overlap keeps per gnet event loop: the writev scratch and
-// a way to post tasks to the loop without allocating.
+// loopState is what overlap keeps per gnet event loop: the writev scratch, a
+// way to post tasks to the loop without allocating, and the header of lent
+// reads. All but stopped are owned by the loop.
 type loopState struct {
 	stopped atomic.Bool // the engine is shutting down: tasks would never run
 	el      gnet.EventLoop
 	iov     iovecs
 	poller  *netpoll.Poller // nil: fall back to EventLoop.Execute
 	epfd    int             // gnet's epoll descriptor, -1 if unknown
+	lent    *wsabuf.Buf     // the header reads are lent in (LendReceived); nil when its holders kept it
 }
 
 func newLoopState(el gnet.EventLoop) *loopState {
