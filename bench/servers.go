@@ -20,13 +20,14 @@ import (
 // The echo servers the suite compares, each run as its own process:
 //
 //	overlap: socket actors, each received buffer sent back with an
-//	         overlapped send that releases it (examples/echo's handler).
-//	overlap-lend: the same with actor.Options.LendReceived (not run unless
-//	         asked for with -servers).
+//	         overlapped send that holds it: examples/echo's handler and
+//	         options (reads lent, actor.Options.LendReceived).
+//	overlap-copy: the same with reads copied into pooled buffers, the
+//	         default (not run unless asked for with -servers).
 //	gnet:    a raw gnet echo (c.Next then c.Write in OnTraffic), the
 //	         ceiling for any design on gnet.
 //	netconn: a goroutine per connection copying with a 64 KiB buffer.
-var serverKinds = []string{"overlap", "gnet", "netconn", "overlap-lend"}
+var serverKinds = []string{"overlap", "gnet", "netconn", "overlap-copy"}
 
 // runServer serves kind on addr, prints "listening on ADDR" and runs until
 // SIGINT/SIGTERM.
@@ -34,17 +35,19 @@ func runServer(kind, addr string, loops int) error {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
 	switch kind {
-	case "overlap", "overlap-lend":
+	case "overlap", "overlap-copy":
 		sys := actor.NewSystem()
 		defer sys.Stop()
 		eng, err := transport.NewEngine(sys, transport.Config{Loops: loops})
 		if err != nil {
 			return err
 		}
-		opts := actor.Options{LendReceived: kind == "overlap-lend"}
+		opts := actor.Options{LendReceived: kind == "overlap", MaxUnreleasedRead: 1 << 20}
 		ln, err := eng.Listen("tcp", addr, protoactor.PropsFromFunc(func(ctx protoactor.Context) {
 			if m, ok := ctx.Message().(*actor.Received); ok {
-				_, _ = m.Socket.SendFrom(ctx, &actor.Send{Buffers: m.Buffers(), Hold: m.Data})
+				if _, err := m.Socket.SendFrom(ctx, &actor.Send{Buffers: m.Buffers(), Hold: m.Data}); err != nil && err != actor.ErrIOPending {
+					_ = m.Socket.Abort()
+				}
 			}
 		}), transport.WithSocketOptions(opts))
 		if err != nil {

@@ -24,15 +24,29 @@ import (
 )
 
 // Handler is one connection's actor: it echoes every received buffer back.
-// The buffer is the send's Hold, released to the pool once the kernel has
-// the bytes; m.Buffers() is the gather list, kept in the message, so an
-// echoed message allocates nothing. SendFrom writes at once when nothing is
-// queued ahead.
+// The buffer is the send's Hold, released once the kernel has the bytes;
+// m.Buffers() is the gather list, kept in the message, so an echoed message
+// allocates nothing. SendFrom writes at once when nothing is queued ahead.
+//
+// The server lends the handler the event loop's read buffer
+// (Options.LendReceived): an echo written at once costs no copy at all, and
+// one that must wait (the peer is slow to read) gets a copy of its own.
+//
+// Reading pauses while 1 MiB of echo waits for the peer to read it
+// (Options.MaxUnreleasedRead), well before the socket's 4 MiB limit of
+// pending bytes would refuse a send; if one is refused anyway, or the
+// connection has failed, the stream would have a hole, so it is reset.
 func Handler(ctx protoactor.Context) {
 	if m, ok := ctx.Message().(*actor.Received); ok {
-		_, _ = m.Socket.SendFrom(ctx, &actor.Send{Buffers: m.Buffers(), Hold: m.Data})
+		if _, err := m.Socket.SendFrom(ctx, &actor.Send{Buffers: m.Buffers(), Hold: m.Data}); err != nil && err != actor.ErrIOPending {
+			_ = m.Socket.Abort()
+		}
 	}
 }
+
+// Options are the echo sockets' options: reads are lent, not copied, and
+// reading pauses while the peer leaves 1 MiB of echo unread.
+var Options = actor.Options{LendReceived: true, MaxUnreleasedRead: 1 << 20}
 
 // Props spawns a Handler per connection.
 func Props() *protoactor.Props { return protoactor.PropsFromFunc(Handler) }
@@ -53,7 +67,7 @@ func Start(ctx context.Context, addr string, loops int) (*Server, error) {
 		sys.Stop()
 		return nil, err
 	}
-	ln, err := eng.Listen("tcp", addr, Props())
+	ln, err := eng.Listen("tcp", addr, Props(), transport.WithSocketOptions(Options))
 	if err != nil {
 		_ = eng.Stop(context.Background())
 		sys.Stop()

@@ -52,3 +52,44 @@ func TestEchoServer(t *testing.T) {
 		c.Close()
 	}
 }
+
+// A client that writes 16 MiB before reading any of the echo makes the
+// server's sends wait on a full socket: the reads they hold were lent by the
+// event loop, which reuses its buffer meanwhile, so each waiting echo must
+// have been given a copy of its own. Every byte differs from its neighbours,
+// so a reused buffer shows.
+func TestEchoOfSlowReader(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := Start(ctx, "127.0.0.1:0", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		if err := srv.Wait(); err != nil {
+			t.Error(err)
+		}
+	}()
+	c, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	want := make([]byte, 16<<20)
+	for i := range want {
+		want[i] = byte(i*7 + i/251)
+	}
+	errc := make(chan error, 1)
+	go func() { _, err := c.Write(want); errc <- err }()
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("echo differs from what was sent")
+	}
+}
