@@ -42,12 +42,17 @@ func runServer(kind, addr string, loops int) error {
 		if err != nil {
 			return err
 		}
-		opts := actor.Options{LendReceived: kind == "overlap", MaxUnreleasedRead: 1 << 20}
+		opts := actor.Options{LendReceived: kind == "overlap"}
 		ln, err := eng.Listen("tcp", addr, protoactor.PropsFromFunc(func(ctx protoactor.Context) {
-			if m, ok := ctx.Message().(*actor.Received); ok {
+			switch m := ctx.Message().(type) {
+			case *actor.Received:
 				if _, err := m.Socket.SendFrom(ctx, &actor.Send{Buffers: m.Buffers(), Hold: m.Data}); err != nil && err != actor.ErrIOPending {
 					_ = m.Socket.Abort()
 				}
+			case *actor.Unwritable:
+				_ = m.Socket.PauseRead()
+			case *actor.Writable:
+				_ = m.Socket.ResumeRead()
 			}
 		}), transport.WithSocketOptions(opts))
 		if err != nil {

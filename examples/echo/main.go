@@ -32,21 +32,26 @@ import (
 // (Options.LendReceived): an echo written at once costs no copy at all, and
 // one that must wait (the peer is slow to read) gets a copy of its own.
 //
-// Reading pauses while 1 MiB of echo waits for the peer to read it
-// (Options.MaxUnreleasedRead), well before the socket's 4 MiB limit of
-// pending bytes would refuse a send; if one is refused anyway, or the
-// connection has failed, the stream would have a hole, so it is reset.
+// A peer that writes faster than it reads makes echoes queue. The socket
+// says so with Unwritable at its high watermark (2 MiB by default) and
+// reading pauses until Writable, far below the 4 MiB of pending bytes at
+// which a send would be refused. Should one be refused anyway, or the
+// connection fail, the echo would have a hole: the connection is reset.
 func Handler(ctx protoactor.Context) {
-	if m, ok := ctx.Message().(*actor.Received); ok {
+	switch m := ctx.Message().(type) {
+	case *actor.Received:
 		if _, err := m.Socket.SendFrom(ctx, &actor.Send{Buffers: m.Buffers(), Hold: m.Data}); err != nil && err != actor.ErrIOPending {
 			_ = m.Socket.Abort()
 		}
+	case *actor.Unwritable:
+		_ = m.Socket.PauseRead()
+	case *actor.Writable:
+		_ = m.Socket.ResumeRead()
 	}
 }
 
-// Options are the echo sockets' options: reads are lent, not copied, and
-// reading pauses while the peer leaves 1 MiB of echo unread.
-var Options = actor.Options{LendReceived: true, MaxUnreleasedRead: 1 << 20}
+// Options are the echo sockets' options: reads are lent, not copied.
+var Options = actor.Options{LendReceived: true}
 
 // Props spawns a Handler per connection.
 func Props() *protoactor.Props { return protoactor.PropsFromFunc(Handler) }

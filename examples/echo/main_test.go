@@ -53,11 +53,13 @@ func TestEchoServer(t *testing.T) {
 	}
 }
 
-// A client that writes 16 MiB before reading any of the echo makes the
-// server's sends wait on a full socket: the reads they hold were lent by the
-// event loop, which reuses its buffer meanwhile, so each waiting echo must
-// have been given a copy of its own. Every byte differs from its neighbours,
-// so a reused buffer shows.
+// A client that writes 16 MiB as fast as it can while reading the echo
+// makes the server's sends wait on a full socket, often past the high
+// watermark (reading then pauses; without that, sends past the pending
+// limit were refused and the echo lost bytes). The reads waiting sends hold
+// were lent by the event loop, which reuses its buffer meanwhile, so each
+// waiting echo must have a copy of its own. Every byte differs from its
+// neighbours, so a reused buffer shows.
 func TestEchoOfSlowReader(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := Start(ctx, "127.0.0.1:0", 1)
