@@ -98,20 +98,22 @@ func (b *bridge) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if req != nil {
 		spawner, opts, network = actor.NewSpawner(req.props), req.opts, req.network
 	}
-	g := &gconn{c: c, fd: c.Fd(), b: b, pool: readPool(opts), loop: b.loopFor(c.EventLoop()), info: connInfo(network, c)}
-	g.lend = opts.LendReceived && !(g.info.Datagram && !g.info.Connected)
-	g.onWake = g.wake
+	var g *gconn
 	var sock *actor.Socket
 	var ep *actor.Endpoint
 	var err error = actor.ErrNotInitialised // the engine is stopping: no new sockets
 	if !b.eng.isStopping() {
-		sock, ep, err = spawner.NewSocket(b.eng.sys, g, opts)
+		// The gconn shares the socket's allocation (see NewSocketWith).
+		g, sock, ep, err = actor.NewSocketWith(spawner, b.eng.sys, opts, func(g *gconn) {
+			*g = gconn{c: c, fd: c.Fd(), b: b, pool: readPool(opts), loop: b.loopFor(c.EventLoop()), info: connInfo(network, c)}
+			g.lend = opts.LendReceived && !(g.info.Datagram && !g.info.Connected)
+			g.onWake = g.wake
+		})
 	}
 	if req != nil {
 		req.result <- dialResult{sock, err}
 	}
 	if err != nil {
-		g.closed = true
 		return nil, gnet.Close
 	}
 	g.ep = ep
