@@ -45,10 +45,7 @@ func (g *gconn) Writev(iov [][]byte) (int, error) {
 	var n int
 	var err error
 	if len(iov) == 1 {
-		n, err = unix.Write(g.fd, iov[0]) // write(2) is cheaper than a one-segment writev
-		if n < 0 {
-			n = 0
-		}
+		n, err = write(g.fd, iov[0]) // write(2) is cheaper than a one-segment writev
 	} else {
 		n, err = g.loop.iov.writev(g.fd, iov)
 	}

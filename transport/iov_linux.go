@@ -21,7 +21,7 @@ func (iv *iovecs) writev(fd int, bufs [][]byte) (int, error) {
 		if len(v) == 0 {
 			return 0, nil
 		}
-		n, _, errno := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&v[0])), uintptr(len(v)))
+		n, _, errno := syscall3(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&v[0])), uintptr(len(v)), bytesOf(bufs))
 		clear(v) // drop the pointers so the loop's array does not pin buffers
 		switch errno {
 		case 0:
@@ -48,4 +48,43 @@ func (iv *iovecs) fill(bufs [][]byte) []unix.Iovec {
 	}
 	iv.v = v
 	return v
+}
+
+// rawWriteMax is the largest write made without telling the scheduler. A
+// write to a non-blocking socket never waits; what it costs is the copy into
+// the socket buffer, a few microseconds for this much. The scheduler's
+// bookkeeping around a system call (entersyscall, exitsyscall: it lets
+// another thread take the processor if the call blocks) costs a measurable
+// share of a small echo, so small writes go without it. Larger ones keep it,
+// so that a long copy does not hold the processor from other goroutines.
+const rawWriteMax = 16 << 10
+
+// syscall3 makes a write-family system call of size bytes: raw when small.
+func syscall3(trap, a1, a2, a3 uintptr, size int) (uintptr, uintptr, unix.Errno) {
+	if size <= rawWriteMax {
+		return unix.RawSyscall(trap, a1, a2, a3)
+	}
+	return unix.Syscall(trap, a1, a2, a3)
+}
+
+// write is write(2) on the non-blocking fd, through syscall3.
+func write(fd int, b []byte) (int, error) {
+	var p unsafe.Pointer
+	if len(b) > 0 {
+		p = unsafe.Pointer(&b[0])
+	}
+	n, _, errno := syscall3(unix.SYS_WRITE, uintptr(fd), uintptr(p), uintptr(len(b)), len(b))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
+
+// bytesOf is the total length of bufs.
+func bytesOf(bufs [][]byte) int {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	return n
 }
