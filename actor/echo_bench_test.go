@@ -111,6 +111,10 @@ func BenchmarkEchoPathSyscallsLent(b *testing.B) { benchEchoWith(b, 1000, true, 
 
 func BenchmarkEchoPathSyscallsLent1(b *testing.B) { benchEchoWith(b, 1, true, true) }
 
+// BenchmarkEchoPathLent1 is the lent path on one socket, cache-hot and
+// without system calls: the instructions and atomics of an echo alone.
+func BenchmarkEchoPathLent1(b *testing.B) { benchEchoWith(b, 1, false, true) }
+
 // BenchmarkEchoPathSyscallsFloor makes the two system calls of
 // BenchmarkEchoPathSyscalls and copies each message into its connection's
 // buffer: a raw event loop's share of the same work.

@@ -176,37 +176,40 @@ func (s *Socket) validate(m *Send) error {
 	return nil
 }
 
-// accept starts the op of m and validates it; a refused send is completed
-// here, at once.
-func (s *Socket) accept(m *Send, replyTo *protoactor.PID) (sendOp, error) {
-	op, err := newOp(m, replyTo)
+// accept starts op, the operation of m, and validates it; a refused send
+// is completed here, at once. op is the caller's (usually on its stack):
+// filled in place, not returned, since it is large and on every send's path.
+func (s *Socket) accept(op *sendOp, m *Send, replyTo *protoactor.PID) error {
+	err := op.start(m, replyTo)
 	if err == nil {
 		err = s.validate(m)
 	}
 	if err != nil {
-		s.sys.complete(s.pid, &op, 0, err)
-		return op, err
+		s.sys.complete(s.pid, op, 0, err)
+		return err
 	}
 	op.setBuffers(m.Buffers)
-	return op, nil
+	return nil
 }
 
-// newOp starts the operation of a Send: it captures the completion targets
-// and arms the Overlapped. A Hold already released is left out: it is
-// refused with ErrFault, and releasing it again would be a second bug. An
-// Overlapped still pending for another send is left out too (that send owns
-// its completion) and the op fails with ErrInvalid. The buffers are captured
-// later, once the send is accepted.
-func newOp(m *Send, replyTo *protoactor.PID) (sendOp, error) {
-	op := sendOp{flags: m.Flags, ov: m.Overlapped, replyTo: replyTo, hold: m.Hold, tag: m.Tag}
-	if holdErr(op.hold) != nil {
-		op.hold = nil
+// start begins the operation of a Send in a zero op: it captures the
+// completion targets and arms the Overlapped. A Hold already released is
+// left out: it is refused with ErrFault, and releasing it again would be a
+// second bug. An Overlapped still pending for another send is left out too
+// (that send owns its completion) and the op fails with ErrInvalid. The
+// buffers are captured later, once the send is accepted.
+func (op *sendOp) start(m *Send, replyTo *protoactor.PID) error {
+	op.flags, op.replyTo, op.tag = m.Flags, replyTo, m.Tag
+	if holdErr(m.Hold) == nil {
+		op.hold = m.Hold
 	}
-	if op.ov != nil && op.ov.arm() != nil {
-		op.ov = nil
-		return op, ErrInvalid
+	if ov := m.Overlapped; ov != nil {
+		if ov.arm() != nil {
+			return ErrInvalid
+		}
+		op.ov = ov
 	}
-	return op, nil
+	return nil
 }
 
 // admit checks the socket's state and limits for one more send of size
@@ -230,12 +233,12 @@ func (s *Socket) admit(size int) error {
 
 // sendNow is SendFrom's immediate path, on the loop inside the handler.
 func (s *Socket) sendNow(m *Send) (int, error) {
-	op, err := s.accept(m, m.ReplyTo)
-	if err != nil {
+	var op sendOp
+	if err := s.accept(&op, m, m.ReplyTo); err != nil {
 		return 0, err
 	}
 	s.mu.Lock()
-	err = s.admit(op.size)
+	err := s.admit(op.size)
 	direct := err == nil && len(s.in) == 0 && s.head == len(s.act) && !s.waitWritable && !s.closedOnce.Load() &&
 		op.flags&MsgPartial == 0
 	if err == nil && !direct {
@@ -385,7 +388,7 @@ func (s *System) complete(pid *protoactor.PID, op *sendOp, n int, err error) {
 // is the connection's event loop, the only place sends are written.
 func (s *Socket) process(onLoop bool) {
 	for {
-		if onLoop {
+		if onLoop && !s.inRun.Load() { // Received has set it already
 			s.inRun.Store(true)
 		}
 		yield := s.drainMessages(onLoop)

@@ -49,8 +49,8 @@ func (s *Socket) submit(m *Send, sender *protoactor.PID) error {
 
 // submitOp is submit; try marks a TrySend, which never waits.
 func (s *Socket) submitOp(m *Send, replyTo *protoactor.PID, try bool) error {
-	op, err := s.accept(m, replyTo)
-	if err != nil {
+	var op sendOp
+	if err := s.accept(&op, m, replyTo); err != nil {
 		return err
 	}
 	op.try = try

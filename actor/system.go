@@ -91,7 +91,8 @@ func (s *System) onEvent(evt any) {
 
 // reject completes a send that was never queued.
 func (s *System) reject(pid *protoactor.PID, m *Send, sender *protoactor.PID, err error) {
-	op, _ := newOp(m, replyTarget(m, sender)) // a pending Overlapped is left out
+	var op sendOp
+	_ = op.start(m, replyTarget(m, sender)) // a pending Overlapped is left out
 	s.complete(pid, &op, 0, err)
 }
 
