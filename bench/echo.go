@@ -58,6 +58,9 @@ type server struct {
 // server of kind baselineKind (-baseline-kind) runs as kind "baseline".
 var baselineBin, baselineKind string
 
+// pinned is the -pin flag: servers on CPU 0, the load generator elsewhere.
+var pinned bool
+
 // startServer runs this program's "server" subcommand as a child process.
 // A non-empty profile is where the server writes its CPU profile.
 func startServer(kind string, loops int, profile string) (*server, error) {
@@ -68,7 +71,11 @@ func startServer(kind string, loops int, profile string) (*server, error) {
 	if kind == "baseline" {
 		exe, kind = baselineBin, baselineKind
 	}
-	cmd := exec.Command(exe, "server", "-kind", kind, "-addr", "127.0.0.1:0", "-loops", strconv.Itoa(loops), "-cpuprofile", profile)
+	args := []string{"server", "-kind", kind, "-addr", "127.0.0.1:0", "-loops", strconv.Itoa(loops), "-cpuprofile", profile}
+	if pinned {
+		args = append(args, "-cpus", "0")
+	}
+	cmd := exec.Command(exe, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -25,7 +25,14 @@ func main() {
 		addr := fs.String("addr", "127.0.0.1:0", "listen address")
 		loops := fs.Int("loops", runtime.NumCPU(), "event loops")
 		prof := fs.String("cpuprofile", "", "write a CPU profile of the server here")
+		cpus := fs.String("cpus", "", "bind the server to these CPUs (e.g. 0 or 0-1)")
 		_ = fs.Parse(os.Args[2:])
+		if *cpus != "" {
+			if err := pinSelf(*cpus); err != nil {
+				fmt.Fprintln(os.Stderr, "bench server:", err)
+				os.Exit(1)
+			}
+		}
 		if *prof != "" {
 			stopProf, err := startProfile(*prof)
 			if err != nil {
@@ -48,9 +55,21 @@ func main() {
 	servers := flag.String("servers", "overlap,gnet,netconn", "servers to compare, of "+strings.Join(serverKinds, ", ")+" (gnet and netconn are always run: the ratios need them)")
 	flag.StringVar(&baselineBin, "baseline", "", "also run the overlap server of this bench binary (built from another commit) as kind \"baseline\": an A/B of two builds in one run")
 	flag.StringVar(&baselineKind, "baseline-kind", "overlap", "the server of the -baseline binary to run")
+	flag.BoolVar(&pinned, "pin", false, "bind each server to CPU 0 with one event loop and the load generator to the other CPUs: steadier CPU per message, on machines with 2 or more CPUs")
 	flag.StringVar(&profileDir, "profile", "", "write each server's CPU profile to this directory (KIND-SCENARIO-ROUND.pprof)")
 	flag.Parse()
 
+	if pinned {
+		if runtime.NumCPU() < 2 {
+			fmt.Fprintln(os.Stderr, "bench: -pin needs 2 or more CPUs")
+			os.Exit(2)
+		}
+		*loops = 1
+		if err := pinSelf(fmt.Sprintf("1-%d", runtime.NumCPU()-1)); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
 	kinds, err := chooseKinds(*servers)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // clockTick is USER_HZ, the unit of utime and stime in /proc/PID/stat; it is
@@ -71,4 +73,42 @@ func profilePath(kind, scenario string, round int) string {
 		return ""
 	}
 	return filepath.Join(profileDir, fmt.Sprintf("%s-%s-%d.pprof", kind, scenario[:1], round+1))
+}
+
+// pinSelf binds every thread of this process, and so the threads they
+// start, to the CPUs listed ("0", "1-3"): the -pin layout keeps the server
+// and the load generator off each other's cores, which steadies CPU per
+// message on a small machine.
+func pinSelf(cpus string) error {
+	var set unix.CPUSet
+	for _, part := range strings.Split(cpus, ",") {
+		lo, hi, found := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return fmt.Errorf("bad CPU list %q", cpus)
+		}
+		b := a
+		if found {
+			if b, err = strconv.Atoi(hi); err != nil {
+				return fmt.Errorf("bad CPU list %q", cpus)
+			}
+		}
+		for c := a; c <= b; c++ {
+			set.Set(c)
+		}
+	}
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.SchedSetaffinity(tid, &set); err != nil && err != unix.ESRCH {
+			return os.NewSyscallError("sched_setaffinity", err)
+		}
+	}
+	return nil
 }
