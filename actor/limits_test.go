@@ -297,3 +297,25 @@ func TestClause8Overlapped(t *testing.T) {
 		t.Errorf("wire %q", got)
 	}
 }
+
+// The pending sends and bytes share one word: they round-trip at their
+// largest values, a completion takes back exactly what its send added, and
+// Options above the word's capacity are capped rather than overflowing it.
+func TestPendingCountsShareOneWord(t *testing.T) {
+	var v uint64
+	for i := 0; i < maxPendingSends-1; i++ {
+		v += packPending(1)
+	}
+	v += packPending(maxPendingBytes)
+	if s, b := unpackPending(v); s != maxPendingSends || b != maxPendingSends-1+maxPendingBytes {
+		t.Fatalf("unpacked %d sends, %d bytes", s, b)
+	}
+	v -= packPending(maxPendingBytes)
+	if s, b := unpackPending(v); s != maxPendingSends-1 || b != maxPendingSends-1 {
+		t.Fatalf("after one completion: %d sends, %d bytes", s, b)
+	}
+	o := Options{MaxPendingSends: 1 << 30, MaxPendingBytes: 1 << 50}.withDefaults()
+	if o.MaxPendingSends != maxPendingSends || o.MaxPendingBytes != maxPendingBytes {
+		t.Fatalf("options not capped: %d sends, %d bytes", o.MaxPendingSends, o.MaxPendingBytes)
+	}
+}

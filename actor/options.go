@@ -13,11 +13,11 @@ import (
 type Options struct {
 	// MaxPendingSends caps the sends queued on one socket and not yet
 	// completed; past it a send fails at once with ErrWouldBlock and nothing
-	// is queued. Default 65,536.
+	// is queued. Default 65,536; at most 1,048,575.
 	MaxPendingSends int
 	// MaxPendingBytes caps their bytes the same way. A single send larger
 	// than the cap is still accepted when nothing else is pending, so that
-	// every size can be sent. Default 4 MiB.
+	// every size can be sent. Default 4 MiB; at most 8 TiB.
 	MaxPendingBytes int
 	// HighWatermark and LowWatermark bound the pending bytes between an
 	// Unwritable and the following Writable message. Defaults: half of
@@ -61,9 +61,11 @@ func (o Options) withDefaults() Options {
 	if o.MaxPendingSends <= 0 {
 		o.MaxPendingSends = 1 << 16
 	}
+	o.MaxPendingSends = min(o.MaxPendingSends, maxPendingSends)
 	if o.MaxPendingBytes <= 0 {
 		o.MaxPendingBytes = 4 << 20
 	}
+	o.MaxPendingBytes = min(o.MaxPendingBytes, maxPendingBytes)
 	if o.HighWatermark <= 0 {
 		o.HighWatermark = o.MaxPendingBytes / 2
 	}

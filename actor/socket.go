@@ -42,10 +42,11 @@ type Socket struct {
 	stopped    atomic.Bool  // the actor has stopped: user messages are dropped
 	closedOnce atomic.Bool  // Endpoint.Closed has run
 
-	// Atomics readable anywhere. The pending counts rise under mu (so the
-	// limit check and the increment are one step) and fall without it.
-	pendingSends atomic.Int64
-	pendingBytes atomic.Int64
+	// Readable anywhere: the pending sends and their bytes, in one word
+	// (see packPending) so that a send costs one atomic add and its
+	// completion one. They rise under mu (so the limit check and the
+	// increment are one step) and fall without it.
+	pending atomic.Uint64
 
 	// Owned by the writer (the loop), hot.
 	waitWritable bool
@@ -148,7 +149,8 @@ func (s *Socket) MaxMsgSize() int {
 // Pending reports the sends and bytes queued on the socket and not yet
 // completed.
 func (s *Socket) Pending() (sends, bytes int) {
-	return int(s.pendingSends.Load()), int(s.pendingBytes.Load())
+	sends, bytes = unpackPending(s.pending.Load())
+	return sends, bytes
 }
 
 // NewSocket spawns the socket actor for conn from props (the user's handler,

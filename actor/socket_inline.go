@@ -220,14 +220,12 @@ func (s *Socket) admit(size int) error {
 		return s.refused
 	case s.shut:
 		return ErrShutdown
-	case s.pendingSends.Load() >= s.hot.maxPendingSends:
+	}
+	ps, pb := unpackPending(s.pending.Load())
+	if int64(ps) >= s.hot.maxPendingSends || pb > 0 && int64(pb+size) > s.hot.maxPendingBytes {
 		return ErrWouldBlock
 	}
-	if pb := s.pendingBytes.Load(); pb > 0 && pb+int64(size) > s.hot.maxPendingBytes {
-		return ErrWouldBlock
-	}
-	s.pendingSends.Inc()
-	s.pendingBytes.Add(int64(size))
+	s.pending.Add(packPending(size))
 	return nil
 }
 
@@ -349,8 +347,7 @@ func (s *Socket) completeOp(op *sendOp, n int, err error) {
 	if op.kind != opData {
 		return
 	}
-	s.pendingSends.Dec()
-	s.pendingBytes.Sub(int64(op.size))
+	s.pending.Sub(packPending(op.size))
 	if op.direct {
 		s.direct = directResult{n: n, err: err, done: true}
 		op.direct = false
@@ -480,7 +477,7 @@ func (s *Socket) hasWork(onLoop bool) bool {
 // watermarkDue reports the pending bytes and whether they crossed the
 // watermark the socket is waiting for (high when writable, low when not).
 func (s *Socket) watermarkDue() (int, bool) {
-	pb := int(s.pendingBytes.Load())
+	_, pb := unpackPending(s.pending.Load())
 	if s.unwritable {
 		return pb, pb <= s.hot.lowWatermark
 	}

@@ -99,3 +99,21 @@ func replyTarget(m *Send, sender *protoactor.PID) *protoactor.PID {
 	}
 	return sender
 }
+
+// The pending count and bytes of a socket share one uint64: the bytes in
+// the low pendingShift bits, the sends above them. A send adds
+// packPending(size) and its completion subtracts it, one atomic each. The
+// bytes of the pending sends stay below 1<<pendingShift: the cap on
+// MaxPendingBytes is half of that, and only one send past the cap (a send
+// larger than it, alone) is ever admitted.
+const (
+	pendingShift    = 44
+	maxPendingBytes = 1 << (pendingShift - 1)  // Options.MaxPendingBytes at most
+	maxPendingSends = 1<<(64-pendingShift) - 1 // Options.MaxPendingSends at most
+)
+
+func packPending(size int) uint64 { return 1<<pendingShift + uint64(size) }
+
+func unpackPending(v uint64) (sends, bytes int) {
+	return int(v >> pendingShift), int(v & (1<<pendingShift - 1))
+}
