@@ -26,7 +26,7 @@ import (
 
 // hotBytes is how much of the Socket the inline path reads: the fields up
 // to and including the submit queue.
-var hotBytes = unsafe.Offsetof(Socket{}.in) + unsafe.Sizeof(Socket{}.in)
+const hotBytes = unsafe.Offsetof(Socket{}.in) + unsafe.Sizeof(Socket{}.in)
 
 // Received hands bytes read from the connection to the handler, running it
 // inline when it is idle. The socket takes over data's reference.
