@@ -30,6 +30,13 @@ type Options struct {
 	// complete with ErrOperationAborted and the connection is reset.
 	// Default 30 s.
 	Linger time.Duration
+	// SendBuffer sets the kernel's send buffer of the socket (SO_SNDBUF;
+	// Linux doubles it for its bookkeeping); 0 leaves the system's, which
+	// grows to megabytes. What the kernel buffers is out of the socket's
+	// queue: a smaller one makes the pending limits and watermarks, and so
+	// ErrWouldBlock and Unwritable, act sooner on a peer that stops
+	// reading (a chat server dropping a slow client, for one).
+	SendBuffer int
 	// SendTimeout bounds a blocking send (SO_SNDTIMEO); 0 means no timeout.
 	SendTimeout time.Duration
 	// ReadPool supplies the buffers of Received messages; default

@@ -116,6 +116,11 @@ func (b *bridge) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if err != nil {
 		return nil, gnet.Close
 	}
+	if opts.SendBuffer > 0 {
+		if err := unix.SetsockoptInt(g.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, opts.SendBuffer); err != nil {
+			b.eng.log.Warn("overlap: SO_SNDBUF", "remote", c.RemoteAddr(), "err", err)
+		}
+	}
 	g.ep = ep
 	c.SetContext(g)
 	if !b.eng.track(sock, +1) {

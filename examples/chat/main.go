@@ -1,0 +1,100 @@
+// Command chat is a line-based chat server for nc or telnet, built on
+// overlap's socket actors: every connection is an actor, and every line said
+// in a room is encoded once into a reference-counted buffer that one
+// overlapped send per member holds until its completion.
+//
+//	go run ./examples/chat [-addr 127.0.0.1:7070]
+//
+// A client sends lines: "/nick NAME", "/join ROOM" (everyone starts in
+// "lobby"), "/quit", or text, which every other member of its room receives
+// as "NAME: text". The server confirms each room a client enters with
+// "* joined ROOM". A client that stops reading is disconnected once the
+// bytes queued for it pass a limit (-max-queued), without slowing anyone
+// else: sends never block, and a refused one drops that client alone.
+//
+// It prints one line, "listening on HOST:PORT", when it is ready, and stops
+// on SIGINT or SIGTERM: it stops accepting, lets pending sends drain, and
+// exits 0.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+
+	protoactor "github.com/asynkron/protoactor-go/actor"
+
+	"github.com/overlapio/overlap/actor"
+	"github.com/overlapio/overlap/transport"
+)
+
+// Server is a running chat server.
+type Server struct {
+	sys     *actor.System
+	eng     *transport.Engine
+	ln      *transport.Listener
+	dropped *atomic.Int64
+}
+
+// Start listens on addr. maxQueued is about the bytes that may wait for one
+// client, in the server and in its kernel send buffer, before it is
+// disconnected. The server stops, draining, when ctx
+// ends.
+func Start(ctx context.Context, addr string, maxQueued int) (*Server, error) {
+	sys := actor.NewSystem()
+	eng, err := transport.NewEngine(sys, transport.Config{Context: ctx})
+	if err != nil {
+		sys.Stop()
+		return nil, err
+	}
+	dropped := new(atomic.Int64)
+	hub := sys.Actors.Root.Spawn(protoactor.PropsFromProducer(func() protoactor.Actor { return newHub(dropped) }))
+	// Half the allowance queues in the socket, half in the kernel (the
+	// kernel's own send buffer would otherwise hide megabytes).
+	opts := actor.Options{MaxPendingBytes: maxQueued / 2, SendBuffer: maxQueued / 2}
+	ln, err := eng.Listen("tcp", addr, protoactor.PropsFromProducer(func() protoactor.Actor { return newClient(hub) }),
+		transport.WithSocketOptions(opts))
+	if err != nil {
+		_ = eng.Stop(context.Background())
+		sys.Stop()
+		return nil, err
+	}
+	return &Server{sys: sys, eng: eng, ln: ln, dropped: dropped}, nil
+}
+
+// Dropped counts the clients disconnected because the bytes queued for
+// them passed the limit.
+func (s *Server) Dropped() int64 { return s.dropped.Load() }
+
+// Addr is the bound address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Wait blocks until the server has stopped and returns how the stop went.
+func (s *Server) Wait() error {
+	<-s.eng.Done()
+	s.sys.Stop()
+	return s.eng.Err()
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:7070", "address to listen on (port 0 picks one)")
+	maxQueued := flag.Int("max-queued", 256<<10, "bytes that may wait for a client before it is disconnected")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	srv, err := Start(ctx, *addr, *maxQueued)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chat:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("listening on %s\n", srv.Addr())
+	if err := srv.Wait(); err != nil {
+		fmt.Fprintln(os.Stderr, "chat: stop:", err)
+		os.Exit(1)
+	}
+}
