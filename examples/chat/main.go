@@ -20,15 +20,12 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
-	"os"
-	"os/signal"
 	"sync/atomic"
-	"syscall"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
 
 	"github.com/overlapio/overlap/actor"
+	"github.com/overlapio/overlap/internal/serve"
 	"github.com/overlapio/overlap/transport"
 )
 
@@ -85,16 +82,5 @@ func main() {
 	maxQueued := flag.Int("max-queued", 256<<10, "bytes that may wait for a client before it is disconnected")
 	flag.Parse()
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	srv, err := Start(ctx, *addr, *maxQueued)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "chat:", err)
-		os.Exit(1)
-	}
-	fmt.Printf("listening on %s\n", srv.Addr())
-	if err := srv.Wait(); err != nil {
-		fmt.Fprintln(os.Stderr, "chat: stop:", err)
-		os.Exit(1)
-	}
+	serve.Main("chat", func(ctx context.Context) (*Server, error) { return Start(ctx, *addr, *maxQueued) })
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/overlapio/overlap/internal/leaktest"
+	"github.com/overlapio/overlap/internal/serve"
 )
 
 func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
@@ -19,18 +20,7 @@ func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
 // by SIGINT) and must exit cleanly when the test ends.
 func startChat(t *testing.T, maxQueued int) *Server {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := Start(ctx, "127.0.0.1:0", maxQueued)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := srv.Wait(); err != nil {
-			t.Error(err)
-		}
-	})
-	return srv
+	return serve.ForTest(t, func(ctx context.Context) (*Server, error) { return Start(ctx, "127.0.0.1:0", maxQueued) })
 }
 
 type peer struct {

@@ -12,14 +12,11 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
 
 	"github.com/overlapio/overlap/actor"
+	"github.com/overlapio/overlap/internal/serve"
 	"github.com/overlapio/overlap/transport"
 )
 
@@ -98,16 +95,5 @@ func main() {
 
 	// Ctrl-C or SIGTERM ends ctx; the engine then stops accepting, drains
 	// every socket's pending sends and stops.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	srv, err := Start(ctx, *addr, *loops)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "echo:", err)
-		os.Exit(1)
-	}
-	fmt.Printf("listening on %s\n", srv.Addr())
-	if err := srv.Wait(); err != nil {
-		fmt.Fprintln(os.Stderr, "echo: stop:", err)
-		os.Exit(1)
-	}
+	serve.Main("echo", func(ctx context.Context) (*Server, error) { return Start(ctx, *addr, *loops) })
 }

@@ -15,7 +15,7 @@ import (
 
 // The refusals, each with the HTTP status it calls for.
 var (
-	ErrNotFound  = errors.New("webroot: not found")  // 404
+	ErrNotFound  = errors.New("webroot: not found") // 404
 	ErrForbidden = errors.New("webroot: forbidden") // 403
 )
 

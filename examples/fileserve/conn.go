@@ -1,0 +1,297 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"mime"
+	"os"
+	"path"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	protoactor "github.com/asynkron/protoactor-go/actor"
+
+	"github.com/overlapio/overlap/actor"
+	"github.com/overlapio/overlap/examples/fileserve/http1"
+	"github.com/overlapio/overlap/examples/fileserve/webroot"
+	"github.com/overlapio/overlap/wsabuf"
+)
+
+const (
+	chunkSize = 64 << 10 // bytes of file per send
+	inFlight  = 2        // sends of one response outstanding at once: the memory bound
+)
+
+var limits = http1.Limits{MaxHead: 8 << 10, MaxBody: 64 << 10}
+
+// conn is one connection's actor. Its fields are its own: an actor handles
+// one message at a time.
+type conn struct {
+	root  *webroot.Root
+	cfg   Config
+	conns *atomic.Int64 // connections open, server-wide
+
+	sock    *actor.Socket
+	self    *protoactor.PID
+	counted bool
+	in      []byte           // received bytes not parsed yet
+	skip    int64            // body bytes still to discard
+	queue   []*http1.Request // parsed requests waiting (pipelining)
+	failed  *http1.Error     // a refused request: answered after the queue, then close
+	resp    *response        // the response being sent; nil when idle
+	last    bool             // no request after the queued ones
+}
+
+// response is the state of one response in flight.
+type response struct {
+	f        *os.File // nil for a response without a file body
+	off, end int64    // the next file byte to send, one past the last
+	pending  int      // sends not completed yet
+	keep     bool     // the connection stays open after it
+}
+
+// Receive handles the socket's messages.
+func (c *conn) Receive(ctx protoactor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Connected:
+		c.sock, c.self = m.Socket, ctx.Self()
+		c.counted = true
+		if c.conns.Add(1) > int64(c.cfg.MaxConns) {
+			c.last = true
+			c.failed = &http1.Error{Status: 503, Reason: "Service Unavailable"}
+			c.next(ctx)
+			return
+		}
+		if c.cfg.ReadTimeout > 0 {
+			ctx.SetReceiveTimeout(c.cfg.ReadTimeout)
+		}
+	case *actor.Received:
+		if !c.last {
+			c.in = append(c.in, m.Data.Bytes()...)
+			c.parse()
+		}
+		m.Data.Release()
+		c.next(ctx)
+	case *actor.Completion:
+		if m.Err != nil {
+			_ = c.sock.Abort()
+			return
+		}
+		if c.resp != nil {
+			c.resp.pending--
+			c.pump(ctx)
+		}
+	case *protoactor.ReceiveTimeout:
+		_ = c.sock.Abort() // idle, or too slow to send a request or take a response
+	case *actor.Closed:
+		if c.counted {
+			c.conns.Add(-1)
+		}
+		if c.resp != nil && c.resp.f != nil {
+			c.resp.f.Close()
+		}
+	}
+}
+
+// parse takes the complete request heads out of c.in.
+func (c *conn) parse() {
+	for !c.last {
+		if c.skip > 0 {
+			n := min(c.skip, int64(len(c.in)))
+			c.in, c.skip = c.in[n:], c.skip-n
+			if c.skip > 0 {
+				return
+			}
+		}
+		r, n, err := http1.Parse(c.in, limits)
+		if errors.Is(err, http1.ErrIncomplete) {
+			return
+		}
+		if err != nil {
+			c.failed, _ = err.(*http1.Error)
+			c.last = true
+			return
+		}
+		c.in = c.in[n:]
+		c.skip = r.BodyLen
+		c.queue = append(c.queue, r)
+		c.last = !r.KeepAlive
+	}
+}
+
+// next starts the next response when none is in flight.
+func (c *conn) next(ctx protoactor.Context) {
+	if c.resp != nil {
+		return
+	}
+	switch {
+	case len(c.queue) > 0:
+		r := c.queue[0]
+		c.queue = c.queue[1:]
+		c.serve(ctx, r, r.KeepAlive && !(c.last && len(c.queue) == 0 && c.failed != nil))
+	case c.failed != nil:
+		e := c.failed
+		c.failed = nil
+		c.start(ctx, c.header(e.Status, "text/plain; charset=utf-8", int64(len(e.Error())+1), false, nil), []byte(e.Error()+"\n"), nil, false)
+	case c.last:
+		_ = c.sock.Close()
+	}
+}
+
+// serve answers one request.
+func (c *conn) serve(ctx protoactor.Context, r *http1.Request, keep bool) {
+	if r.Method != "GET" && r.Method != "HEAD" {
+		c.plain(ctx, 405, "Method Not Allowed", keep, "Allow: GET, HEAD\r\n")
+		return
+	}
+	f, info, err := c.root.Lookup(r.Path)
+	switch {
+	case errors.Is(err, webroot.ErrNotFound):
+		c.plain(ctx, 404, "Not Found", keep, "")
+		return
+	case err != nil:
+		c.plain(ctx, 403, "Forbidden", keep, "")
+		return
+	}
+	mod := info.ModTime()
+	extra := "Last-Modified: " + http1.FormatTime(mod) + "\r\nAccept-Ranges: bytes\r\n"
+	if http1.NotModified(r.IfModifiedSince, mod) {
+		f.Close()
+		c.start(ctx, c.header(304, "", -1, keep, []string{extra}), nil, nil, keep)
+		return
+	}
+	size := info.Size()
+	status, first, last := 200, int64(0), size
+	rg, ok, err := http1.ParseRange(r.Range, size)
+	switch {
+	case err != nil:
+		f.Close()
+		c.plain(ctx, 416, "Range Not Satisfiable", keep, "Content-Range: bytes */"+strconv.FormatInt(size, 10)+"\r\n")
+		return
+	case ok:
+		status, first, last = 206, rg.Start, rg.End+1
+		extra += fmt.Sprintf("Content-Range: bytes %d-%d/%d\r\n", rg.Start, rg.End, size)
+	}
+	ctype := mime.TypeByExtension(path.Ext(info.Name()))
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	h := c.header(status, ctype, last-first, keep, []string{extra})
+	if r.Method == "HEAD" {
+		f.Close()
+		c.start(ctx, h, nil, nil, keep)
+		return
+	}
+	c.resp = &response{f: f, off: first, end: last, keep: keep}
+	c.pumpWith(ctx, h)
+}
+
+// plain answers with a status and a one-line text body.
+func (c *conn) plain(ctx protoactor.Context, status int, reason string, keep bool, extra string) {
+	body := []byte(strconv.Itoa(status) + " " + reason + "\n")
+	c.start(ctx, c.header(status, "text/plain; charset=utf-8", int64(len(body)), keep, []string{extra}), body, nil, keep)
+}
+
+// header renders a response head. length < 0 leaves out Content-Length.
+func (c *conn) header(status int, ctype string, length int64, keep bool, extra []string) []byte {
+	h := fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: overlap-fileserve\r\n", status, reasons[status], http1.FormatTime(time.Now()))
+	if ctype != "" {
+		h = fmt.Appendf(h, "Content-Type: %s\r\n", ctype)
+	}
+	if length >= 0 {
+		h = fmt.Appendf(h, "Content-Length: %d\r\n", length)
+	}
+	for _, e := range extra {
+		h = append(h, e...)
+	}
+	if keep {
+		h = append(h, "Connection: keep-alive\r\n\r\n"...)
+	} else {
+		h = append(h, "Connection: close\r\n\r\n"...)
+	}
+	return h
+}
+
+var reasons = map[int]string{200: "OK", 206: "Partial Content", 304: "Not Modified", 400: "Bad Request",
+	403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 413: "Content Too Large", 414: "URI Too Long",
+	416: "Range Not Satisfiable", 431: "Request Header Fields Too Large", 503: "Service Unavailable",
+	505: "HTTP Version Not Supported"}
+
+// start sends a response that has no file body: head and body in one
+// gather send.
+func (c *conn) start(ctx protoactor.Context, head, body []byte, _ *os.File, keep bool) {
+	c.resp = &response{keep: keep}
+	c.send(ctx, wsabuf.Buffers{head, body}, nil)
+}
+
+// pumpWith sends the head with the file's first chunk, then pumps.
+func (c *conn) pumpWith(ctx protoactor.Context, head []byte) {
+	if c.resp.off == c.resp.end {
+		c.send(ctx, wsabuf.Buffers{head}, nil)
+		return
+	}
+	c.sendChunk(ctx, head)
+	c.pump(ctx)
+}
+
+// pump keeps up to inFlight chunks of the file in flight, and finishes the
+// response when the last has completed.
+func (c *conn) pump(ctx protoactor.Context) {
+	r := c.resp
+	for r.f != nil && r.pending < inFlight && r.off < r.end {
+		if !c.sendChunk(ctx, nil) {
+			return
+		}
+	}
+	if r.pending > 0 || r.f != nil && r.off < r.end {
+		return
+	}
+	if r.f != nil {
+		r.f.Close()
+	}
+	c.resp = nil
+	if !r.keep {
+		c.last, c.queue, c.failed = true, nil, nil
+	}
+	c.next(ctx)
+}
+
+// sendChunk reads the next chunk of the file into a pooled buffer and sends
+// it, after head if there is one. It reports false when it failed and
+// reset the connection.
+func (c *conn) sendChunk(ctx protoactor.Context, head []byte) bool {
+	r := c.resp
+	n := min(int64(chunkSize), r.end-r.off)
+	buf, err := wsabuf.Default().Get(int(n))
+	if err != nil {
+		_ = c.sock.Abort()
+		return false
+	}
+	if _, err := r.f.ReadAt(buf.Bytes(), r.off); err != nil {
+		buf.Release()
+		_ = c.sock.Abort() // the file shrank or failed: the response cannot be completed
+		return false
+	}
+	r.off += n
+	bufs := wsabuf.Buffers{buf.Bytes()}
+	if head != nil {
+		bufs = wsabuf.Buffers{head, buf.Bytes()}
+	}
+	return c.send(ctx, bufs, buf)
+}
+
+// send submits one send of the current response, its completion to this
+// actor.
+func (c *conn) send(_ protoactor.Context, bufs wsabuf.Buffers, hold *wsabuf.Buf) bool {
+	m := &actor.Send{Buffers: bufs, ReplyTo: c.self}
+	if hold != nil {
+		m.Hold = hold
+	}
+	if err := c.sock.Send(m); !errors.Is(err, actor.ErrIOPending) {
+		_ = c.sock.Abort()
+		return false
+	}
+	c.resp.pending++
+	return true
+}

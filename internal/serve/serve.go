@@ -1,0 +1,58 @@
+// Package serve runs the example servers the way each of them promises: a
+// context that SIGINT or SIGTERM ends (the server then stops accepting,
+// drains and returns), one "listening on HOST:PORT" line on stdout, and an
+// exit status that says how the stop went. Tests start the same servers
+// with a context they end themselves.
+package serve
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+)
+
+// Server is a running example server.
+type Server interface {
+	Addr() string // the bound address
+	Wait() error  // blocks until the server has stopped; how the stop went
+}
+
+// Main starts a server with start, prints its address, and exits when it
+// has stopped: 0 after a clean stop, 1 after a failure (reported on stderr
+// with name).
+func Main[S Server](name string, start func(ctx context.Context) (S, error)) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	srv, err := start(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+	fmt.Printf("listening on %s\n", srv.Addr())
+	if err := srv.Wait(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: stop: %v\n", name, err)
+		os.Exit(1)
+	}
+}
+
+// ForTest starts a server with start for the test t, and at the test's end
+// stops it as SIGINT would and checks that the stop was clean.
+func ForTest[S Server](t testing.TB, start func(ctx context.Context) (S, error)) S {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := start(ctx)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := srv.Wait(); err != nil {
+			t.Error(err)
+		}
+	})
+	return srv
+}
