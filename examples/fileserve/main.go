@@ -46,6 +46,7 @@ type Server struct {
 	eng  *transport.Engine
 	ln   *transport.Listener
 	root *webroot.Root
+	dir  string // the document root's path
 }
 
 // Start serves cfg.Root on addr until ctx ends.
@@ -72,7 +73,7 @@ func Start(ctx context.Context, addr string, cfg Config) (*Server, error) {
 		root.Close()
 		return nil, err
 	}
-	return &Server{sys: sys, eng: eng, ln: ln, root: root}, nil
+	return &Server{sys: sys, eng: eng, ln: ln, root: root, dir: cfg.Root}, nil
 }
 
 // Addr is the bound address.

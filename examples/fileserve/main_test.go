@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -171,5 +172,62 @@ func TestFileServeTimeoutAndLimit(t *testing.T) {
 		if ne, ok := err.(net.Error); ok && ne.Timeout() {
 			t.Fatal("the slow client was never closed")
 		}
+	}
+}
+
+// A file far larger than any buffer streams in bounded memory: the server
+// reads a chunk only as an earlier send completes. 512 MiB (a sparse
+// file, so no disk is used) is sent whole while the heap in use, sampled
+// as it streams, stays within a few MiB of where it started.
+func TestFileServeStreamsInBoundedMemory(t *testing.T) {
+	const size = 512 << 20
+	srv, _ := serveDir(t, Config{ReadTimeout: 20 * time.Second})
+	f, err := os.Create(filepath.Join(srv.dir, "huge.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base, peak := ms.HeapInuse, ms.HeapInuse
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(5 * time.Millisecond) // measurement, not synchronisation
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				peak = max(peak, m.HeapInuse)
+			}
+		}
+	}()
+	c, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
+	if _, err := io.WriteString(c, "GET /huge.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, c)
+	close(done)
+	<-sampled
+	if err != nil || n < size {
+		t.Fatalf("read %d bytes (%v), want the %d-byte file and its head", n, err, size)
+	}
+	if grew := int64(peak) - int64(base); grew > 16<<20 {
+		t.Fatalf("heap in use grew by %d MiB while streaming %d MiB", grew>>20, size>>20)
 	}
 }
