@@ -83,7 +83,11 @@ func (c *conn) Receive(ctx protoactor.Context) {
 			c.pump(ctx)
 		}
 	case *protoactor.ReceiveTimeout:
-		_ = c.sock.Abort() // idle, or too slow to send a request or take a response
+		if c.resp == nil && len(c.in) == 0 {
+			_ = c.sock.Close() // an idle keep-alive connection: a clean close
+		} else {
+			_ = c.sock.Abort() // too slow to send a request or to take a response
+		}
 	case *actor.Closed:
 		if c.counted {
 			c.conns.Add(-1)
@@ -129,11 +133,11 @@ func (c *conn) next(ctx protoactor.Context) {
 	case len(c.queue) > 0:
 		r := c.queue[0]
 		c.queue = c.queue[1:]
-		c.serve(ctx, r, r.KeepAlive && !(c.last && len(c.queue) == 0 && c.failed != nil))
+		c.serve(ctx, r, r.KeepAlive)
 	case c.failed != nil:
 		e := c.failed
 		c.failed = nil
-		c.start(ctx, c.header(e.Status, "text/plain; charset=utf-8", int64(len(e.Error())+1), false, nil), []byte(e.Error()+"\n"), nil, false)
+		c.start(ctx, c.header(e.Status, "text/plain; charset=utf-8", int64(len(e.Error())+1), false, nil), []byte(e.Error()+"\n"), false)
 	case c.last:
 		_ = c.sock.Close()
 	}
@@ -158,7 +162,7 @@ func (c *conn) serve(ctx protoactor.Context, r *http1.Request, keep bool) {
 	extra := "Last-Modified: " + http1.FormatTime(mod) + "\r\nAccept-Ranges: bytes\r\n"
 	if http1.NotModified(r.IfModifiedSince, mod) {
 		f.Close()
-		c.start(ctx, c.header(304, "", -1, keep, []string{extra}), nil, nil, keep)
+		c.start(ctx, c.header(304, "", -1, keep, []string{extra}), nil, keep)
 		return
 	}
 	size := info.Size()
@@ -180,7 +184,7 @@ func (c *conn) serve(ctx protoactor.Context, r *http1.Request, keep bool) {
 	h := c.header(status, ctype, last-first, keep, []string{extra})
 	if r.Method == "HEAD" {
 		f.Close()
-		c.start(ctx, h, nil, nil, keep)
+		c.start(ctx, h, nil, keep)
 		return
 	}
 	c.resp = &response{f: f, off: first, end: last, keep: keep}
@@ -190,7 +194,7 @@ func (c *conn) serve(ctx protoactor.Context, r *http1.Request, keep bool) {
 // plain answers with a status and a one-line text body.
 func (c *conn) plain(ctx protoactor.Context, status int, reason string, keep bool, extra string) {
 	body := []byte(strconv.Itoa(status) + " " + reason + "\n")
-	c.start(ctx, c.header(status, "text/plain; charset=utf-8", int64(len(body)), keep, []string{extra}), body, nil, keep)
+	c.start(ctx, c.header(status, "text/plain; charset=utf-8", int64(len(body)), keep, []string{extra}), body, keep)
 }
 
 // header renders a response head. length < 0 leaves out Content-Length.
@@ -220,7 +224,7 @@ var reasons = map[int]string{200: "OK", 206: "Partial Content", 304: "Not Modifi
 
 // start sends a response that has no file body: head and body in one
 // gather send.
-func (c *conn) start(ctx protoactor.Context, head, body []byte, _ *os.File, keep bool) {
+func (c *conn) start(ctx protoactor.Context, head, body []byte, keep bool) {
 	c.resp = &response{keep: keep}
 	c.send(ctx, wsabuf.Buffers{head, body}, nil)
 }

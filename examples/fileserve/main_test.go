@@ -123,6 +123,12 @@ func TestFileServeRawRequests(t *testing.T) {
 	if strings.Count(out, "HTTP/1.1 200 OK") != 3 || !strings.Contains(out, "\r\n\r\na\n") || !strings.Contains(out, "<h1>hi</h1>") {
 		t.Fatalf("pipelined: %q", out)
 	}
+	// A refused request after a good one: the good one is answered, then
+	// the refusal, then the connection closes.
+	out = exchange("GET /sub/a.txt HTTP/1.1\r\nHost: x\r\n\r\nBAD\r\n\r\n")
+	if i, j := strings.Index(out, "HTTP/1.1 200 OK"), strings.Index(out, "HTTP/1.1 400"); i != 0 || j < 0 || !strings.HasSuffix(out, "400 Bad Request\n") {
+		t.Fatalf("good then bad: %q", out)
+	}
 	for req, want := range map[string]string{
 		"GET /../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n":     "HTTP/1.1 403",
 		"GET /%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n": "HTTP/1.1 403",
