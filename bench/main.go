@@ -50,7 +50,7 @@ func main() {
 	rounds := flag.Int("rounds", 3, "A B A B rounds per scenario")
 	warm := flag.Duration("warm", 500*time.Millisecond, "warm-up before measuring")
 	measure := flag.Duration("measure", 3*time.Second, "measured time per run")
-	only := flag.String("scenarios", "b,c", "echo scenarios to run, by letter (a,b,c,d)")
+	only := flag.String("scenarios", "b,c", "scenarios to run, by letter: echo a,b,c,d; i for idle memory per connection (10,000 connections)")
 	loops := flag.Int("loops", runtime.NumCPU(), "server event loops")
 	servers := flag.String("servers", "overlap,gnet,netconn", "servers to compare, of "+strings.Join(serverKinds, ", ")+" (gnet and netconn are always run: the ratios need them)")
 	flag.StringVar(&baselineBin, "baseline", "", "also run the overlap server of this bench binary (built from another commit) as kind \"baseline\": an A/B of two builds in one run")
@@ -75,7 +75,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
-	if err := runEchoMatrix(kinds, *only, *rounds, *loops, *warm, *measure); err != nil {
+	err = runEchoMatrix(kinds, *only, *rounds, *loops, *warm, *measure)
+	if err == nil && strings.Contains(*only, "i") {
+		err = runIdle(kinds, idleConns, *loops)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -101,10 +105,14 @@ func chooseKinds(list string) ([]string, error) {
 }
 
 func runEchoMatrix(kinds []string, only string, rounds, loops int, warm, measure time.Duration) error {
-	fmt.Printf("| scenario | server | msgs/s | server CPU µs/msg | msgs/s vs net.Conn | CPU/msg vs net.Conn | msgs/s vs gnet | CPU/msg vs gnet |\n|---|---|---|---|---|---|---|---|\n")
+	header := false
 	for _, sc := range echoScenarios {
 		if !strings.Contains(only, sc.Name[:1]) {
 			continue
+		}
+		if !header {
+			fmt.Printf("| scenario | server | msgs/s | server CPU µs/msg | msgs/s vs net.Conn | CPU/msg vs net.Conn | msgs/s vs gnet | CPU/msg vs gnet |\n|---|---|---|---|---|---|---|---|\n")
+			header = true
 		}
 		rates := map[string][]float64{}
 		cpus := map[string][]float64{}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// idleConns is how many connections the idle-memory scenario holds open.
+const idleConns = 10000
+
+// runIdle measures each server's resident memory per open, idle
+// connection: it opens n connections, echoes one byte on each (so every one
+// is accepted and has its socket or goroutine), and divides the growth of
+// the server's RSS by n. Each server runs in its own process, in turn.
+func runIdle(kinds []string, n, loops int) error {
+	rss := map[string][2]int{}
+	for _, kind := range kinds {
+		kb, err := idleOnce(kind, n, loops)
+		if err != nil {
+			return fmt.Errorf("idle, %s: %w", kind, err)
+		}
+		rss[kind] = kb
+	}
+	perConn := func(kind string) float64 { return float64(rss[kind][1]-rss[kind][0]) * 1024 / float64(n) }
+	fmt.Printf("\n| idle: %d connections | RSS before | RSS with them | per connection | vs net.Conn | vs gnet |\n|---|---|---|---|---|---|\n", n)
+	for _, kind := range kinds {
+		kb := rss[kind]
+		fmt.Printf("| %s | %.1f MB | %.1f MB | %.2f KB | %s | %s |\n", kind, float64(kb[0])/1024, float64(kb[1])/1024,
+			perConn(kind)/1000, ratioOf(perConn(kind), perConn("netconn")), ratioOf(perConn(kind), perConn("gnet")))
+	}
+	return nil
+}
+
+func ratioOf(a, b float64) string {
+	if b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", a/b)
+}
+
+// idleOnce returns the server's RSS in KiB before and with n connections.
+func idleOnce(kind string, n, loops int) ([2]int, error) {
+	var kb [2]int
+	srv, err := startServer(kind, loops, "")
+	if err != nil {
+		return kb, err
+	}
+	defer func() { _ = srv.stop() }()
+	if kb[0], err = rssKiB(srv.cmd.Process.Pid); err != nil {
+		return kb, err
+	}
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	one := []byte{'x'}
+	for i := 0; i < n; i++ {
+		c, err := net.DialTimeout("tcp", srv.addr, 10*time.Second)
+		if err != nil {
+			return kb, fmt.Errorf("connection %d: %w", i, err)
+		}
+		conns = append(conns, c)
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		if _, err := c.Write(one); err != nil {
+			return kb, err
+		}
+		if _, err := io.ReadFull(c, one); err != nil {
+			return kb, fmt.Errorf("connection %d: no echo: %w", i, err)
+		}
+		fmt.Fprintf(os.Stderr, "\ridle %-8s %d/%d connections", kind, i+1, n)
+	}
+	fmt.Fprintln(os.Stderr)
+	kb[1], err = rssKiB(srv.cmd.Process.Pid)
+	return kb, err
+}
+
+// rssKiB reads a process's resident set size from /proc/PID/status.
+func rssKiB(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
