@@ -35,7 +35,7 @@ func (e *Endpoint) Received(data *wsabuf.Buf, from net.Addr) {
 	// On a busy server this socket is cold, and so is the handler's actor
 	// context, an object of its own: ask for all their lines the inline
 	// path reads at once, rather than meet each miss in turn.
-	prefetch((*[2]unsafe.Pointer)(unsafe.Pointer(&s.receiver))[1])
+	prefetch((*[2]unsafe.Pointer)(unsafe.Pointer(&s.receiver))[1]) // an interface's second word points at its value
 	for off := uintptr(64); off < hotBytes; off += 64 {
 		prefetch(unsafe.Add(unsafe.Pointer(s), off))
 	}

@@ -5,10 +5,7 @@ import (
 	"net"
 	"testing"
 
-	protoactor "github.com/asynkron/protoactor-go/actor"
-
 	"github.com/overlapio/overlap/actor"
-	"github.com/overlapio/overlap/transport"
 	"github.com/overlapio/overlap/wsabuf"
 )
 
@@ -21,18 +18,7 @@ const fanInSenders = 64
 // putting an Overlapped on every 16th send and waiting for the one before:
 // a socket completes its sends in order, so that covers the frames between.
 func BenchmarkFanInOverlap(b *testing.B) {
-	addr := drain(b)
-	sys := actor.NewSystem()
-	defer sys.Stop()
-	eng, err := transport.NewEngine(sys, transport.Config{Loops: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = eng.Stop(context.Background()) }()
-	sock, err := eng.Dial(context.Background(), "tcp", addr, protoactor.PropsFromFunc(func(protoactor.Context) {}))
-	if err != nil {
-		b.Fatal(err)
-	}
+	sock := dialOverlap(b, drain(b))
 	b.SetBytes(64)
 	b.ReportAllocs()
 	b.SetParallelism(fanInSenders / 2) // × GOMAXPROCS (2 here)

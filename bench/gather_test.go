@@ -37,6 +37,24 @@ func drain(b *testing.B) string {
 	return l.Addr().String()
 }
 
+// dialOverlap connects an overlap socket to addr, on a system and an engine
+// of its own that stop when the benchmark ends.
+func dialOverlap(b *testing.B, addr string) *actor.Socket {
+	b.Helper()
+	sys := actor.NewSystem()
+	b.Cleanup(sys.Stop)
+	eng, err := transport.NewEngine(sys, transport.Config{Loops: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = eng.Stop(context.Background()) })
+	sock, err := eng.Dial(context.Background(), "tcp", addr, protoactor.PropsFromFunc(func(protoactor.Context) {}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sock
+}
+
 // segments is a gather list of n segments of size bytes each.
 func segments(n, size int) [][]byte {
 	segs := make([][]byte, n)
@@ -59,18 +77,7 @@ var gathers = []struct {
 func BenchmarkGatherOverlap(b *testing.B) {
 	for _, g := range gathers {
 		b.Run(g.name, func(b *testing.B) {
-			addr := drain(b)
-			sys := actor.NewSystem()
-			defer sys.Stop()
-			eng, err := transport.NewEngine(sys, transport.Config{Loops: 1})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer func() { _ = eng.Stop(context.Background()) }()
-			sock, err := eng.Dial(context.Background(), "tcp", addr, protoactor.PropsFromFunc(func(protoactor.Context) {}))
-			if err != nil {
-				b.Fatal(err)
-			}
+			sock := dialOverlap(b, drain(b))
 			const window = 32
 			var ovs [window]actor.Overlapped
 			bufs := wsabuf.Buffers(segments(g.segs, g.size))

@@ -12,9 +12,8 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/overlapio/overlap/actor"
+	"github.com/overlapio/overlap/internal/echo"
 	"github.com/overlapio/overlap/transport"
-
-	protoactor "github.com/asynkron/protoactor-go/actor"
 )
 
 // The echo servers the suite compares, each run as its own process:
@@ -42,19 +41,9 @@ func runServer(kind, addr string, loops int) error {
 		if err != nil {
 			return err
 		}
-		opts := actor.Options{LendReceived: kind == "overlap"}
-		ln, err := eng.Listen("tcp", addr, protoactor.PropsFromFunc(func(ctx protoactor.Context) {
-			switch m := ctx.Message().(type) {
-			case *actor.Received:
-				if _, err := m.Socket.SendFrom(ctx, &actor.Send{Buffers: m.Buffers(), Hold: m.Data}); err != nil && err != actor.ErrIOPending {
-					_ = m.Socket.Abort()
-				}
-			case *actor.Unwritable:
-				_ = m.Socket.PauseRead()
-			case *actor.Writable:
-				_ = m.Socket.ResumeRead()
-			}
-		}), transport.WithSocketOptions(opts))
+		opts := echo.Options // examples/echo's handler and options
+		opts.LendReceived = kind == "overlap"
+		ln, err := eng.Listen("tcp", addr, echo.Props(), transport.WithSocketOptions(opts))
 		if err != nil {
 			return err
 		}

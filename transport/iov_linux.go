@@ -17,11 +17,11 @@ type iovecs struct {
 // than wsabuf.MaxIOV.
 func (iv *iovecs) writev(fd int, bufs [][]byte) (int, error) {
 	for {
-		v := iv.fill(bufs)
+		v, size := iv.fill(bufs)
 		if len(v) == 0 {
 			return 0, nil
 		}
-		n, _, errno := syscall3(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&v[0])), uintptr(len(v)), bytesOf(bufs))
+		n, _, errno := syscall3(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&v[0])), uintptr(len(v)), size)
 		clear(v) // drop the pointers so the loop's array does not pin buffers
 		switch errno {
 		case 0:
@@ -35,19 +35,20 @@ func (iv *iovecs) writev(fd int, bufs [][]byte) (int, error) {
 }
 
 // fill builds the iovecs of bufs, skipping empty segments, in the loop's
-// reusable array.
-func (iv *iovecs) fill(bufs [][]byte) []unix.Iovec {
-	v := iv.v[:0]
+// reusable array, and counts their bytes.
+func (iv *iovecs) fill(bufs [][]byte) (v []unix.Iovec, size int) {
+	v = iv.v[:0]
 	for _, b := range bufs {
 		if len(b) > 0 {
 			var e unix.Iovec
 			e.Base = &b[0]
 			e.SetLen(len(b))
 			v = append(v, e)
+			size += len(b)
 		}
 	}
 	iv.v = v
-	return v
+	return v, size
 }
 
 // rawWriteMax is the largest write made without telling the scheduler. A
@@ -78,13 +79,4 @@ func write(fd int, b []byte) (int, error) {
 		return 0, errno
 	}
 	return int(n), nil
-}
-
-// bytesOf is the total length of bufs.
-func bytesOf(bufs [][]byte) int {
-	n := 0
-	for _, b := range bufs {
-		n += len(b)
-	}
-	return n
 }

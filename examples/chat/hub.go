@@ -56,14 +56,22 @@ func (h *hub) Receive(ctx protoactor.Context) {
 	}
 }
 
-// send sends text to one socket.
-func (h *hub) send(sock *actor.Socket, text string) {
+// encode copies text into a pooled buffer holding one reference, or
+// returns nil when the pool has no room (the text is then dropped).
+func (h *hub) encode(text string) *wsabuf.Buf {
 	buf, err := h.pool.Get(len(text))
 	if err != nil {
-		return
+		return nil
 	}
 	copy(buf.Bytes(), text)
-	_ = sock.Send(&actor.Send{Buffers: wsabuf.Buffers{buf.Bytes()}, Hold: buf}) // a refused send releases buf
+	return buf
+}
+
+// send sends text to one socket.
+func (h *hub) send(sock *actor.Socket, text string) {
+	if buf := h.encode(text); buf != nil {
+		_ = sock.Send(&actor.Send{Buffers: wsabuf.Buffers{buf.Bytes()}, Hold: buf}) // a refused send releases buf
+	}
 }
 
 // remove takes sock out of its room.
@@ -92,11 +100,10 @@ func (h *hub) broadcast(from *actor.Socket, text string) {
 	if len(members) < 2 {
 		return
 	}
-	buf, err := h.pool.Get(len(text))
-	if err != nil {
-		return // no memory for the line: it is dropped, as a full room would
+	buf := h.encode(text)
+	if buf == nil {
+		return // no memory for the line: it is dropped
 	}
-	copy(buf.Bytes(), text)
 	buf.Retain(len(members) - 2) // one reference per other member
 	var slow []*actor.Socket
 	for sock := range members {

@@ -31,51 +31,32 @@ import (
 
 // Server is a running chat server.
 type Server struct {
-	sys     *actor.System
-	eng     *transport.Engine
-	ln      *transport.Listener
+	*serve.Listening
 	dropped *atomic.Int64
 }
 
 // Start listens on addr. maxQueued is about the bytes that may wait for one
 // client, in the server and in its kernel send buffer, before it is
-// disconnected. The server stops, draining, when ctx
-// ends.
+// disconnected. The server stops, draining, when ctx ends.
 func Start(ctx context.Context, addr string, maxQueued int) (*Server, error) {
-	sys := actor.NewSystem()
-	eng, err := transport.NewEngine(sys, transport.Config{Context: ctx})
-	if err != nil {
-		sys.Stop()
-		return nil, err
-	}
 	dropped := new(atomic.Int64)
-	hub := sys.Actors.Root.Spawn(protoactor.PropsFromProducer(func() protoactor.Actor { return newHub(dropped) }))
+	clients := func(sys *actor.System) *protoactor.Props {
+		hub := sys.Actors.Root.Spawn(protoactor.PropsFromProducer(func() protoactor.Actor { return newHub(dropped) }))
+		return protoactor.PropsFromProducer(func() protoactor.Actor { return newClient(hub) })
+	}
 	// Half the allowance queues in the socket, half in the kernel (the
 	// kernel's own send buffer would otherwise hide megabytes).
 	opts := actor.Options{MaxPendingBytes: maxQueued / 2, SendBuffer: maxQueued / 2}
-	ln, err := eng.Listen("tcp", addr, protoactor.PropsFromProducer(func() protoactor.Actor { return newClient(hub) }),
-		transport.WithSocketOptions(opts))
+	l, err := serve.Listen(ctx, transport.Config{}, addr, clients, transport.WithSocketOptions(opts))
 	if err != nil {
-		_ = eng.Stop(context.Background())
-		sys.Stop()
 		return nil, err
 	}
-	return &Server{sys: sys, eng: eng, ln: ln, dropped: dropped}, nil
+	return &Server{Listening: l, dropped: dropped}, nil
 }
 
 // Dropped counts the clients disconnected because the bytes queued for
 // them passed the limit.
 func (s *Server) Dropped() int64 { return s.dropped.Load() }
-
-// Addr is the bound address.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
-
-// Wait blocks until the server has stopped and returns how the stop went.
-func (s *Server) Wait() error {
-	<-s.eng.Done()
-	s.sys.Stop()
-	return s.eng.Err()
-}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:7070", "address to listen on (port 0 picks one)")

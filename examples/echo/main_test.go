@@ -9,23 +9,14 @@ import (
 	"time"
 
 	"github.com/overlapio/overlap/internal/leaktest"
+	"github.com/overlapio/overlap/internal/serve"
 )
 
 func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
 
 // The server echoes pipelined payloads of many sizes from several clients.
 func TestEchoServer(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := Start(ctx, "127.0.0.1:0", 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cancel() // what SIGINT does in main
-		if err := srv.Wait(); err != nil {
-			t.Error(err)
-		}
-	}()
+	srv := serve.ForTest(t, func(ctx context.Context) (*serve.Listening, error) { return Start(ctx, "127.0.0.1:0", 2) })
 	for client := 0; client < 4; client++ {
 		c, err := net.Dial("tcp", srv.Addr())
 		if err != nil {
@@ -61,17 +52,7 @@ func TestEchoServer(t *testing.T) {
 // waiting echo must have a copy of its own. Every byte differs from its
 // neighbours, so a reused buffer shows.
 func TestEchoOfSlowReader(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := Start(ctx, "127.0.0.1:0", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cancel()
-		if err := srv.Wait(); err != nil {
-			t.Error(err)
-		}
-	}()
+	srv := serve.ForTest(t, func(ctx context.Context) (*serve.Listening, error) { return Start(ctx, "127.0.0.1:0", 1) })
 	c, err := net.Dial("tcp", srv.Addr())
 	if err != nil {
 		t.Fatal(err)

@@ -57,10 +57,10 @@ func (c *conn) Receive(ctx protoactor.Context) {
 	case *actor.Connected:
 		c.sock, c.self = m.Socket, ctx.Self()
 		c.counted = true
-		if c.conns.Add(1) > int64(c.cfg.MaxConns) {
+		if n := c.conns.Add(1); c.cfg.MaxConns > 0 && n > int64(c.cfg.MaxConns) {
 			c.last = true
 			c.failed = &http1.Error{Status: 503, Reason: "Service Unavailable"}
-			c.next(ctx)
+			c.next()
 			return
 		}
 		if c.cfg.ReadTimeout > 0 {
@@ -72,7 +72,7 @@ func (c *conn) Receive(ctx protoactor.Context) {
 			c.parse()
 		}
 		m.Data.Release()
-		c.next(ctx)
+		c.next()
 	case *actor.Completion:
 		if m.Err != nil {
 			_ = c.sock.Abort()
@@ -80,7 +80,7 @@ func (c *conn) Receive(ctx protoactor.Context) {
 		}
 		if c.resp != nil {
 			c.resp.pending--
-			c.pump(ctx)
+			c.pump()
 		}
 	case *protoactor.ReceiveTimeout:
 		if c.resp == nil && len(c.in) == 0 {
@@ -125,7 +125,7 @@ func (c *conn) parse() {
 }
 
 // next starts the next response when none is in flight.
-func (c *conn) next(ctx protoactor.Context) {
+func (c *conn) next() {
 	if c.resp != nil {
 		return
 	}
@@ -133,36 +133,36 @@ func (c *conn) next(ctx protoactor.Context) {
 	case len(c.queue) > 0:
 		r := c.queue[0]
 		c.queue = c.queue[1:]
-		c.serve(ctx, r, r.KeepAlive)
+		c.serve(r, r.KeepAlive)
 	case c.failed != nil:
 		e := c.failed
 		c.failed = nil
-		c.start(ctx, c.header(e.Status, "text/plain; charset=utf-8", int64(len(e.Error())+1), false, nil), []byte(e.Error()+"\n"), false)
+		c.plain(e.Status, e.Reason, false, "")
 	case c.last:
 		_ = c.sock.Close()
 	}
 }
 
 // serve answers one request.
-func (c *conn) serve(ctx protoactor.Context, r *http1.Request, keep bool) {
+func (c *conn) serve(r *http1.Request, keep bool) {
 	if r.Method != "GET" && r.Method != "HEAD" {
-		c.plain(ctx, 405, "Method Not Allowed", keep, "Allow: GET, HEAD\r\n")
+		c.plain(405, "Method Not Allowed", keep, "Allow: GET, HEAD\r\n")
 		return
 	}
 	f, info, err := c.root.Lookup(r.Path)
 	switch {
 	case errors.Is(err, webroot.ErrNotFound):
-		c.plain(ctx, 404, "Not Found", keep, "")
+		c.plain(404, "Not Found", keep, "")
 		return
 	case err != nil:
-		c.plain(ctx, 403, "Forbidden", keep, "")
+		c.plain(403, "Forbidden", keep, "")
 		return
 	}
 	mod := info.ModTime()
 	extra := "Last-Modified: " + http1.FormatTime(mod) + "\r\nAccept-Ranges: bytes\r\n"
 	if http1.NotModified(r.IfModifiedSince, mod) {
 		f.Close()
-		c.start(ctx, c.header(304, "", -1, keep, []string{extra}), nil, keep)
+		c.start(header(304, "", -1, keep, extra), nil, keep)
 		return
 	}
 	size := info.Size()
@@ -171,7 +171,7 @@ func (c *conn) serve(ctx protoactor.Context, r *http1.Request, keep bool) {
 	switch {
 	case err != nil:
 		f.Close()
-		c.plain(ctx, 416, "Range Not Satisfiable", keep, "Content-Range: bytes */"+strconv.FormatInt(size, 10)+"\r\n")
+		c.plain(416, "Range Not Satisfiable", keep, "Content-Range: bytes */"+strconv.FormatInt(size, 10)+"\r\n")
 		return
 	case ok:
 		status, first, last = 206, rg.Start, rg.End+1
@@ -181,24 +181,24 @@ func (c *conn) serve(ctx protoactor.Context, r *http1.Request, keep bool) {
 	if ctype == "" {
 		ctype = "application/octet-stream"
 	}
-	h := c.header(status, ctype, last-first, keep, []string{extra})
+	h := header(status, ctype, last-first, keep, extra)
 	if r.Method == "HEAD" {
 		f.Close()
-		c.start(ctx, h, nil, keep)
+		c.start(h, nil, keep)
 		return
 	}
 	c.resp = &response{f: f, off: first, end: last, keep: keep}
-	c.pumpWith(ctx, h)
+	c.pumpWith(h)
 }
 
 // plain answers with a status and a one-line text body.
-func (c *conn) plain(ctx protoactor.Context, status int, reason string, keep bool, extra string) {
+func (c *conn) plain(status int, reason string, keep bool, extra string) {
 	body := []byte(strconv.Itoa(status) + " " + reason + "\n")
-	c.start(ctx, c.header(status, "text/plain; charset=utf-8", int64(len(body)), keep, []string{extra}), body, keep)
+	c.start(header(status, "text/plain; charset=utf-8", int64(len(body)), keep, extra), body, keep)
 }
 
 // header renders a response head. length < 0 leaves out Content-Length.
-func (c *conn) header(status int, ctype string, length int64, keep bool, extra []string) []byte {
+func header(status int, ctype string, length int64, keep bool, extra string) []byte {
 	h := fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: overlap-fileserve\r\n", status, reasons[status], http1.FormatTime(time.Now()))
 	if ctype != "" {
 		h = fmt.Appendf(h, "Content-Type: %s\r\n", ctype)
@@ -206,9 +206,7 @@ func (c *conn) header(status int, ctype string, length int64, keep bool, extra [
 	if length >= 0 {
 		h = fmt.Appendf(h, "Content-Length: %d\r\n", length)
 	}
-	for _, e := range extra {
-		h = append(h, e...)
-	}
+	h = append(h, extra...)
 	if keep {
 		h = append(h, "Connection: keep-alive\r\n\r\n"...)
 	} else {
@@ -224,27 +222,27 @@ var reasons = map[int]string{200: "OK", 206: "Partial Content", 304: "Not Modifi
 
 // start sends a response that has no file body: head and body in one
 // gather send.
-func (c *conn) start(ctx protoactor.Context, head, body []byte, keep bool) {
+func (c *conn) start(head, body []byte, keep bool) {
 	c.resp = &response{keep: keep}
-	c.send(ctx, wsabuf.Buffers{head, body}, nil)
+	c.send(wsabuf.Buffers{head, body}, nil)
 }
 
 // pumpWith sends the head with the file's first chunk, then pumps.
-func (c *conn) pumpWith(ctx protoactor.Context, head []byte) {
+func (c *conn) pumpWith(head []byte) {
 	if c.resp.off == c.resp.end {
-		c.send(ctx, wsabuf.Buffers{head}, nil)
+		c.send(wsabuf.Buffers{head}, nil)
 		return
 	}
-	c.sendChunk(ctx, head)
-	c.pump(ctx)
+	c.sendChunk(head)
+	c.pump()
 }
 
 // pump keeps up to inFlight chunks of the file in flight, and finishes the
 // response when the last has completed.
-func (c *conn) pump(ctx protoactor.Context) {
+func (c *conn) pump() {
 	r := c.resp
 	for r.f != nil && r.pending < inFlight && r.off < r.end {
-		if !c.sendChunk(ctx, nil) {
+		if !c.sendChunk(nil) {
 			return
 		}
 	}
@@ -258,13 +256,13 @@ func (c *conn) pump(ctx protoactor.Context) {
 	if !r.keep {
 		c.last, c.queue, c.failed = true, nil, nil
 	}
-	c.next(ctx)
+	c.next()
 }
 
 // sendChunk reads the next chunk of the file into a pooled buffer and sends
 // it, after head if there is one. It reports false when it failed and
 // reset the connection.
-func (c *conn) sendChunk(ctx protoactor.Context, head []byte) bool {
+func (c *conn) sendChunk(head []byte) bool {
 	r := c.resp
 	n := min(int64(chunkSize), r.end-r.off)
 	buf, err := wsabuf.Default().Get(int(n))
@@ -282,12 +280,12 @@ func (c *conn) sendChunk(ctx protoactor.Context, head []byte) bool {
 	if head != nil {
 		bufs = wsabuf.Buffers{head, buf.Bytes()}
 	}
-	return c.send(ctx, bufs, buf)
+	return c.send(bufs, buf)
 }
 
 // send submits one send of the current response, its completion to this
 // actor.
-func (c *conn) send(_ protoactor.Context, bufs wsabuf.Buffers, hold *wsabuf.Buf) bool {
+func (c *conn) send(bufs wsabuf.Buffers, hold *wsabuf.Buf) bool {
 	m := &actor.Send{Buffers: bufs, ReplyTo: c.self}
 	if hold != nil {
 		m.Hold = hold

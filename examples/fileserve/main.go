@@ -37,16 +37,13 @@ import (
 type Config struct {
 	Root        string        // the document root
 	ReadTimeout time.Duration // idle or slow clients are closed after this
-	MaxConns    int           // connections past this get 503
+	MaxConns    int           // connections past this get 503; 0: no limit
 }
 
 // Server is a running file server.
 type Server struct {
-	sys  *actor.System
-	eng  *transport.Engine
-	ln   *transport.Listener
-	root *webroot.Root
-	dir  string // the document root's path
+	*serve.Listening
+	dir string // the document root's path
 }
 
 // Start serves cfg.Root on addr until ctx ends.
@@ -55,36 +52,16 @@ func Start(ctx context.Context, addr string, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	sys := actor.NewSystem()
-	eng, err := transport.NewEngine(sys, transport.Config{Context: ctx})
-	if err != nil {
-		sys.Stop()
-		root.Close()
-		return nil, err
-	}
 	conns := new(atomic.Int64)
-	props := protoactor.PropsFromProducer(func() protoactor.Actor {
-		return &conn{root: root, cfg: cfg, conns: conns}
+	l, err := serve.Listen(ctx, transport.Config{}, addr, func(*actor.System) *protoactor.Props {
+		return protoactor.PropsFromProducer(func() protoactor.Actor { return &conn{root: root, cfg: cfg, conns: conns} })
 	})
-	ln, err := eng.Listen("tcp", addr, props)
 	if err != nil {
-		_ = eng.Stop(context.Background())
-		sys.Stop()
 		root.Close()
 		return nil, err
 	}
-	return &Server{sys: sys, eng: eng, ln: ln, root: root, dir: cfg.Root}, nil
-}
-
-// Addr is the bound address.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
-
-// Wait blocks until the server has stopped and returns how the stop went.
-func (s *Server) Wait() error {
-	<-s.eng.Done()
-	s.sys.Stop()
-	s.root.Close()
-	return s.eng.Err()
+	l.OnStop(func() { root.Close() })
+	return &Server{Listening: l, dir: cfg.Root}, nil
 }
 
 func main() {

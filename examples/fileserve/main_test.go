@@ -38,9 +38,6 @@ func serveDir(t *testing.T, cfg Config) (*Server, []byte) {
 		}
 	}
 	cfg.Root = dir
-	if cfg.MaxConns == 0 {
-		cfg.MaxConns = 100
-	}
 	srv := serve.ForTest(t, func(ctx context.Context) (*Server, error) { return Start(ctx, "127.0.0.1:0", cfg) })
 	return srv, big
 }

@@ -12,6 +12,11 @@ import (
 	"os/signal"
 	"syscall"
 	"testing"
+
+	protoactor "github.com/asynkron/protoactor-go/actor"
+
+	"github.com/overlapio/overlap/actor"
+	"github.com/overlapio/overlap/transport"
 )
 
 // Server is a running example server.
@@ -55,4 +60,49 @@ func ForTest[S Server](t testing.TB, start func(ctx context.Context) (S, error))
 		}
 	})
 	return srv
+}
+
+// Listening is a server of one listener, on an actor system and an engine
+// of its own that stop when the context given to Listen ends.
+type Listening struct {
+	sys    *actor.System
+	eng    *transport.Engine
+	ln     *transport.Listener
+	onStop []func() // run by Wait, after the engine and the system stopped
+}
+
+// Listen starts an actor system and an engine configured by cfg (which
+// stops, draining its sockets, when ctx ends) and listens for TCP on addr
+// with the Props that props makes for that system.
+func Listen(ctx context.Context, cfg transport.Config, addr string, props func(*actor.System) *protoactor.Props, opts ...transport.Option) (*Listening, error) {
+	sys := actor.NewSystem()
+	cfg.Context = ctx
+	eng, err := transport.NewEngine(sys, cfg)
+	if err != nil {
+		sys.Stop()
+		return nil, err
+	}
+	ln, err := eng.Listen("tcp", addr, props(sys), opts...)
+	if err != nil {
+		_ = eng.Stop(context.Background())
+		sys.Stop()
+		return nil, err
+	}
+	return &Listening{sys: sys, eng: eng, ln: ln}, nil
+}
+
+// OnStop adds fn to what Wait runs once the server has stopped.
+func (l *Listening) OnStop(fn func()) { l.onStop = append(l.onStop, fn) }
+
+// Addr is the bound address.
+func (l *Listening) Addr() string { return l.ln.Addr().String() }
+
+// Wait blocks until the server has stopped and returns how the stop went.
+func (l *Listening) Wait() error {
+	<-l.eng.Done()
+	l.sys.Stop()
+	for _, fn := range l.onStop {
+		fn()
+	}
+	return l.eng.Err()
 }
