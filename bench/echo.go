@@ -34,11 +34,16 @@ var echoScenarios = []echoScenario{
 // echoResult is one measured run of one server.
 type echoResult struct {
 	Msgs      int64
+	Bytes     int64 // payload echoed back, counted once
 	Elapsed   time.Duration
 	ServerCPU cpuTimes
+	Latency   *latencies // round trips of one batch of Depth messages
 }
 
 func (r echoResult) rate() float64 { return float64(r.Msgs) / r.Elapsed.Seconds() }
+
+// mbps is the echoed payload in MB (10⁶ bytes) per second.
+func (r echoResult) mbps() float64 { return float64(r.Bytes) / 1e6 / r.Elapsed.Seconds() }
 
 // cpuPerMsg is server CPU per message in microseconds.
 func (r echoResult) cpuPerMsg() float64 {
@@ -127,6 +132,7 @@ func runEcho(srv *server, sc echoScenario, warm, measure time.Duration) (echoRes
 	}()
 	var counting atomic.Bool
 	var msgs atomic.Int64
+	lat := &latencies{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	errc := make(chan error, sc.Conns)
@@ -137,9 +143,12 @@ func runEcho(srv *server, sc echoScenario, warm, measure time.Duration) (echoRes
 			defer wg.Done()
 			out := make([]byte, sc.Depth*sc.Size)
 			in := make([]byte, len(out))
+			var rtts []time.Duration
+			defer func() { lat.add(rtts) }()
 			for seq := 0; ctx.Err() == nil; seq++ {
 				fillPattern(out, id, seq)
-				_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+				t0 := time.Now()
+				_ = c.SetDeadline(t0.Add(30 * time.Second))
 				if _, err := c.Write(out); err != nil {
 					errc <- err
 					return
@@ -154,6 +163,9 @@ func runEcho(srv *server, sc echoScenario, warm, measure time.Duration) (echoRes
 				}
 				if counting.Load() {
 					msgs.Add(int64(sc.Depth))
+					if len(rtts) < maxSamplesPerConn {
+						rtts = append(rtts, time.Since(t0))
+					}
 				}
 			}
 		}(i, c)
@@ -190,7 +202,8 @@ func runEcho(srv *server, sc echoScenario, warm, measure time.Duration) (echoRes
 		_ = c.SetDeadline(time.Now()) // unblock the readers
 	}
 	wg.Wait()
-	return echoResult{Msgs: msgs.Load(), Elapsed: elapsed, ServerCPU: cpu1.sub(cpu0)}, nil
+	n := msgs.Load()
+	return echoResult{Msgs: n, Bytes: n * int64(sc.Size), Elapsed: elapsed, ServerCPU: cpu1.sub(cpu0), Latency: lat}, nil
 }
 
 // fillPattern writes bytes that depend on the connection and round, so a
@@ -232,3 +245,98 @@ func (r echoResult) sysShare() float64 {
 	}
 	return 0
 }
+
+// runEchoMatrix runs the echo scenarios named by letters, rounds times each
+// with every server kind in turn.
+func runEchoMatrix(cfg config, letters string) (section, error) {
+	sec := section{
+		Title: "Echo",
+		Note: "Each connection writes a batch of depth messages and reads the batch back before the next; " +
+			"the load generator checks every byte. Latency is the round trip of one batch. " +
+			"CPU is the server process's user+system time from /proc. Figures are medians over rounds; ratios are medians of per-round ratios.",
+		Header: []string{"scenario", "server", "msgs/s", "MB/s", "p50 µs", "p99 µs", "p999 µs", "server CPU µs/msg",
+			"msgs/s vs net.Conn", "CPU/msg vs net.Conn", "msgs/s vs gnet", "CPU/msg vs gnet"},
+	}
+	for _, sc := range echoScenarios {
+		if !strings.Contains(letters, sc.Name[:1]) {
+			continue
+		}
+		if cfg.Quick && sc.Conns > 100 {
+			sc.Conns = 100 // a quick run's scenario c: fewer connections, same shape
+			sc.Name = strings.Replace(sc.Name, "1,000 conns", "100 conns", 1)
+		}
+		type figures struct{ rate, mbps, cpu, p50, p99, p999 []float64 }
+		fig := map[string]*figures{}
+		for r := 0; r < cfg.Rounds; r++ {
+			// Rotate the order each round so no server always runs first
+			// (or right after another one's connections are torn down).
+			for i := range cfg.Kinds {
+				kind := cfg.Kinds[(i+r)%len(cfg.Kinds)]
+				srv, err := startServer(kind, cfg.Loops, profilePath(kind, sc.Name, r))
+				if err != nil {
+					return sec, err
+				}
+				res, err := runEcho(srv, sc, cfg.Warm, cfg.Measure)
+				if serr := srv.stop(); err == nil && serr != nil {
+					err = fmt.Errorf("%s: %v", kind, serr)
+				}
+				if err != nil {
+					return sec, fmt.Errorf("%s, %s: %w", sc.Name, kind, err)
+				}
+				f := fig[kind]
+				if f == nil {
+					f = &figures{}
+					fig[kind] = f
+				}
+				p := res.Latency.percentiles(0.5, 0.99, 0.999)
+				f.rate = append(f.rate, res.rate())
+				f.mbps = append(f.mbps, res.mbps())
+				f.cpu = append(f.cpu, res.cpuPerMsg())
+				f.p50 = append(f.p50, us(p[0]))
+				f.p99 = append(f.p99, us(p[1]))
+				f.p999 = append(f.p999, us(p[2]))
+				progress("%s round %d/%d %-8s %9.0f msgs/s %6.2f µs/msg (%.0f%% sys) p50 %.0f µs",
+					sc.Name, r+1, cfg.Rounds, kind, res.rate(), res.cpuPerMsg(), res.sysShare()*100, us(p[0]))
+			}
+		}
+		progressDone()
+		nc, gn := fig["netconn"], fig["gnet"]
+		for _, kind := range cfg.Kinds {
+			f := fig[kind]
+			sec.Rows = append(sec.Rows, []string{sc.Name, kind,
+				fmt.Sprintf("%.0f", median(f.rate)), fmt.Sprintf("%.1f", median(f.mbps)),
+				fmt.Sprintf("%.0f", median(f.p50)), fmt.Sprintf("%.0f", median(f.p99)), fmt.Sprintf("%.0f", median(f.p999)),
+				fmt.Sprintf("%.2f", median(f.cpu)),
+				fmt.Sprintf("%.2f", pairedRatio(f.rate, nc.rate)), fmt.Sprintf("%.2f", pairedRatio(f.cpu, nc.cpu)),
+				fmt.Sprintf("%.2f", pairedRatio(f.rate, gn.rate)), fmt.Sprintf("%.2f", pairedRatio(f.cpu, gn.cpu)),
+			})
+		}
+		o := fig["overlap"]
+		if o == nil {
+			continue
+		}
+		id := "echo " + sc.Name[:1]
+		multi := sc.Conns > 1
+		sec.Ratios = append(sec.Ratios,
+			ratio{id + " msgs/s vs net.Conn", pairedRatio(o.rate, nc.rate), target(multi, 1.0)},
+			ratio{id + " net.Conn CPU/msg ÷ overlap's", pairedRatio(nc.cpu, o.cpu), target(multi, 1.0)},
+			ratio{id + " msgs/s vs gnet", pairedRatio(o.rate, gn.rate), 0.95},
+			ratio{id + " gnet CPU/msg ÷ overlap's", pairedRatio(gn.cpu, o.cpu), 0.95},
+		)
+		if !multi {
+			// p50 latency ≤ 1.3× net.Conn's, as net.Conn's over overlap's.
+			sec.Ratios = append(sec.Ratios, ratio{id + " net.Conn p50 ÷ overlap's", pairedRatio(nc.p50, o.p50), 1 / 1.3})
+		}
+	}
+	return sec, nil
+}
+
+// target is t when the target applies, else 0 (none).
+func target(applies bool, t float64) float64 {
+	if applies {
+		return t
+	}
+	return 0
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

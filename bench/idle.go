@@ -17,23 +17,38 @@ const idleConns = 10000
 // connection: it opens n connections, echoes one byte on each (so every one
 // is accepted and has its socket or goroutine), and divides the growth of
 // the server's RSS by n. Each server runs in its own process, in turn.
-func runIdle(kinds []string, n, loops int) error {
+func runIdle(cfg config, _ string) (section, error) {
+	n := idleConns
+	if cfg.Quick {
+		n = idleConns / 5
+	}
+	sec := section{
+		Title: "Idle memory",
+		Note: fmt.Sprintf("Each server holds %d open connections, each of which has echoed one byte; "+
+			"per connection is the growth of the server's RSS (from /proc) divided by %d.", n, n),
+		Header: []string{"server", "RSS before", "RSS with them", "per connection", "vs net.Conn", "vs gnet"},
+	}
 	rss := map[string][2]int{}
-	for _, kind := range kinds {
-		kb, err := idleOnce(kind, n, loops)
+	for _, kind := range cfg.Kinds {
+		kb, err := idleOnce(kind, n, cfg.Loops)
 		if err != nil {
-			return fmt.Errorf("idle, %s: %w", kind, err)
+			return sec, fmt.Errorf("idle, %s: %w", kind, err)
 		}
 		rss[kind] = kb
 	}
 	perConn := func(kind string) float64 { return float64(rss[kind][1]-rss[kind][0]) * 1024 / float64(n) }
-	fmt.Printf("\n| idle: %d connections | RSS before | RSS with them | per connection | vs net.Conn | vs gnet |\n|---|---|---|---|---|---|\n", n)
-	for _, kind := range kinds {
+	for _, kind := range cfg.Kinds {
 		kb := rss[kind]
-		fmt.Printf("| %s | %.1f MB | %.1f MB | %.2f KB | %s | %s |\n", kind, float64(kb[0])/1024, float64(kb[1])/1024,
-			perConn(kind)/1000, ratioOf(perConn(kind), perConn("netconn")), ratioOf(perConn(kind), perConn("gnet")))
+		sec.Rows = append(sec.Rows, []string{kind, fmt.Sprintf("%.1f MB", float64(kb[0])/1024), fmt.Sprintf("%.1f MB", float64(kb[1])/1024),
+			fmt.Sprintf("%.2f KB", perConn(kind)/1000), ratioOf(perConn(kind), perConn("netconn")), ratioOf(perConn(kind), perConn("gnet"))})
 	}
-	return nil
+	if _, ok := rss["overlap"]; ok && perConn("overlap") > 0 {
+		// The target is ≤ 1.5 KB per connection: as a ratio, 1.5 KB over overlap's.
+		sec.Ratios = append(sec.Ratios,
+			ratio{Label: "idle 1.5 KB ÷ overlap's bytes per connection", Value: 1500 / perConn("overlap"), Target: 1},
+			ratio{Label: "idle net.Conn bytes ÷ overlap's", Value: perConn("netconn") / perConn("overlap")})
+	}
+	return sec, nil
 }
 
 func ratioOf(a, b float64) string {
@@ -74,9 +89,11 @@ func idleOnce(kind string, n, loops int) ([2]int, error) {
 		if _, err := io.ReadFull(c, one); err != nil {
 			return kb, fmt.Errorf("connection %d: no echo: %w", i, err)
 		}
-		fmt.Fprintf(os.Stderr, "\ridle %-8s %d/%d connections", kind, i+1, n)
+		if (i+1)%100 == 0 || i+1 == n {
+			progress("idle %-8s %d/%d connections", kind, i+1, n)
+		}
 	}
-	fmt.Fprintln(os.Stderr)
+	progressDone()
 	kb[1], err = rssKiB(srv.cmd.Process.Pid)
 	return kb, err
 }

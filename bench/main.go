@@ -50,13 +50,22 @@ func main() {
 	rounds := flag.Int("rounds", 3, "A B A B rounds per scenario")
 	warm := flag.Duration("warm", 500*time.Millisecond, "warm-up before measuring")
 	measure := flag.Duration("measure", 3*time.Second, "measured time per run")
-	only := flag.String("scenarios", "b,c", "scenarios to run, by letter: echo a,b,c,d; i for idle memory per connection (10,000 connections)")
+	only := flag.String("scenarios", "", "scenarios to run, by letter (default all): "+scenarioHelp)
 	loops := flag.Int("loops", runtime.NumCPU(), "server event loops")
+	quick := flag.Bool("quick", false, "a short run (under 2 minutes): 1 round of 1 s per scenario, smaller idle and file scenarios")
+	out := flag.String("out", "bench/results", "directory for the report (DATE.md) and its chart (DATE.svg); empty for none")
 	servers := flag.String("servers", "overlap,gnet,netconn", "servers to compare, of "+strings.Join(serverKinds, ", ")+" (gnet and netconn are always run: the ratios need them)")
 	flag.StringVar(&baselineBin, "baseline", "", "also run the overlap server of this bench binary (built from another commit) as kind \"baseline\": an A/B of two builds in one run")
 	flag.StringVar(&baselineKind, "baseline-kind", "overlap", "the server of the -baseline binary to run")
 	flag.BoolVar(&pinned, "pin", false, "bind each server to CPU 0 with one event loop and the load generator to the other CPUs: steadier CPU per message, on machines with 2 or more CPUs")
 	flag.StringVar(&profileDir, "profile", "", "write each server's CPU profile to this directory (KIND-SCENARIO-ROUND.pprof)")
+	flag.Func("chart", "the chart's format: svg (default) or png", func(v string) error {
+		if v != "svg" && v != "png" {
+			return fmt.Errorf("want svg or png")
+		}
+		chartExt = "." + v
+		return nil
+	})
 	flag.Parse()
 
 	if pinned {
@@ -75,14 +84,51 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
-	err = runEchoMatrix(kinds, *only, *rounds, *loops, *warm, *measure)
-	if err == nil && strings.Contains(*only, "i") {
-		err = runIdle(kinds, idleConns, *loops)
+	cfg := config{Kinds: kinds, Rounds: *rounds, Loops: *loops, Warm: *warm, Measure: *measure, Quick: *quick}
+	if *quick {
+		cfg.Rounds, cfg.Warm, cfg.Measure = 1, 200*time.Millisecond, time.Second
 	}
-	if err != nil {
+	if err := run(cfg, *only, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// run runs the families -scenarios selects, prints the report on stdout and
+// writes it, with its chart, to dir.
+func run(cfg config, only, dir string) error {
+	start := time.Now()
+	var secs []section
+	for _, f := range families {
+		letters := f.Letters
+		if only != "" {
+			letters = ""
+			for _, l := range f.Letters {
+				if strings.ContainsRune(only, l) {
+					letters += string(l)
+				}
+			}
+		}
+		if letters == "" {
+			continue
+		}
+		sec, err := f.Run(cfg, letters)
+		if err != nil {
+			return err
+		}
+		secs = append(secs, sec)
+		sec.markdown(os.Stdout)
+	}
+	ratiosMarkdown(os.Stdout, secs)
+	if dir == "" {
+		return nil
+	}
+	md, svg, err := writeReport(dir, start, cfg, secs)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s and %s in %s\n", md, svg, time.Since(start).Round(time.Second))
+	return nil
 }
 
 // chooseKinds parses -servers, adding the two that every ratio is against,
@@ -102,48 +148,4 @@ func chooseKinds(list string) ([]string, error) {
 		kinds = append(kinds, "baseline")
 	}
 	return kinds, nil
-}
-
-func runEchoMatrix(kinds []string, only string, rounds, loops int, warm, measure time.Duration) error {
-	header := false
-	for _, sc := range echoScenarios {
-		if !strings.Contains(only, sc.Name[:1]) {
-			continue
-		}
-		if !header {
-			fmt.Printf("| scenario | server | msgs/s | server CPU µs/msg | msgs/s vs net.Conn | CPU/msg vs net.Conn | msgs/s vs gnet | CPU/msg vs gnet |\n|---|---|---|---|---|---|---|---|\n")
-			header = true
-		}
-		rates := map[string][]float64{}
-		cpus := map[string][]float64{}
-		for r := 0; r < rounds; r++ {
-			// Rotate the order each round so no server always runs first
-			// (or right after another one's connections are torn down).
-			for i := range kinds {
-				kind := kinds[(i+r)%len(kinds)]
-				srv, err := startServer(kind, loops, profilePath(kind, sc.Name, r))
-				if err != nil {
-					return err
-				}
-				res, err := runEcho(srv, sc, warm, measure)
-				if serr := srv.stop(); err == nil && serr != nil {
-					err = fmt.Errorf("%s: %v", kind, serr)
-				}
-				if err != nil {
-					return fmt.Errorf("%s, %s: %w", sc.Name, kind, err)
-				}
-				rates[kind] = append(rates[kind], res.rate())
-				cpus[kind] = append(cpus[kind], res.cpuPerMsg())
-				fmt.Fprintf(os.Stderr, "\r%s round %d/%d %-8s %9.0f msgs/s %6.2f µs/msg (%.0f%% sys)   ", sc.Name, r+1, rounds, kind, res.rate(), res.cpuPerMsg(), res.sysShare()*100)
-			}
-		}
-		fmt.Fprintln(os.Stderr)
-		nc, gn := "netconn", "gnet"
-		for _, kind := range kinds {
-			fmt.Printf("| %s | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", sc.Name, kind, median(rates[kind]), median(cpus[kind]),
-				pairedRatio(rates[kind], rates[nc]), pairedRatio(cpus[kind], cpus[nc]),
-				pairedRatio(rates[kind], rates[gn]), pairedRatio(cpus[kind], cpus[gn]))
-		}
-	}
-	return nil
 }

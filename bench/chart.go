@@ -1,0 +1,128 @@
+package main
+
+import (
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// chartExt is the chart's format as a file extension, set by -chart;
+// gonum/plot picks the encoder from it.
+var chartExt = ".svg"
+
+// writeReport writes the run's Markdown report and its chart to dir, named
+// by the date the run started, and returns their paths.
+func writeReport(dir string, start time.Time, cfg config, secs []section) (md, svg string, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", err
+	}
+	stem := filepath.Join(dir, start.Format("2006-01-02"))
+	if cfg.Quick {
+		stem += "-quick"
+	}
+	md, svg = stem+".md", stem+chartExt
+	if err := writeChart(svg, secs); err != nil {
+		return "", "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# overlap benchmark, %s\n\n", start.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "`go run ./bench %s` on %d CPUs (%s), %s. %d round(s) per scenario, %s warm-up and %s measured per run; "+
+		"the servers run in turn (order rotating each round), each in its own process, against the same load generator.\n\n",
+		strings.Join(os.Args[1:], " "), runtime.NumCPU(), cpuModel(), runtime.Version(), cfg.Rounds, cfg.Warm, cfg.Measure)
+	fmt.Fprintf(&b, "![ratios](%s)\n\n", filepath.Base(svg))
+	for _, s := range secs {
+		s.markdown(&b)
+	}
+	ratiosMarkdown(&b, secs)
+	return md, svg, os.WriteFile(md, []byte(b.String()), 0o644)
+}
+
+// writeChart draws every ratio as a horizontal bar, green where it meets its
+// target and red where it misses, with a mark at each target and a line at
+// parity (1.0).
+func writeChart(path string, secs []section) error {
+	var rs []ratio
+	for _, s := range secs {
+		rs = append(rs, s.Ratios...)
+	}
+	if len(rs) == 0 {
+		return nil
+	}
+	// gonum draws the first category at the bottom: reverse, so the chart
+	// reads top to bottom in the report's order.
+	n := len(rs)
+	met, missed := make(plotter.Values, n), make(plotter.Values, n)
+	var targets plotter.XYs
+	labels := make([]string, n)
+	maxX := 1.2
+	for i, r := range rs {
+		y := n - 1 - i
+		labels[y] = r.Label
+		if r.met() {
+			met[y] = r.Value
+		} else {
+			missed[y] = r.Value
+		}
+		if r.Target != 0 {
+			targets = append(targets, plotter.XY{X: r.Target, Y: float64(y)})
+		}
+		maxX = max(maxX, r.Value*1.05, r.Target*1.05)
+	}
+	p := plot.New()
+	p.Title.Text = "overlap ÷ baseline, same run (higher is better; mark = target)"
+	p.X.Min, p.X.Max = 0, maxX
+	p.X.Label.Text = "ratio"
+	p.NominalY(labels...)
+	w := vg.Points(9)
+	for _, bars := range []struct {
+		v plotter.Values
+		c color.Color
+	}{{met, color.RGBA{R: 46, G: 139, B: 87, A: 255}}, {missed, color.RGBA{R: 205, G: 55, B: 55, A: 255}}} {
+		bc, err := plotter.NewBarChart(bars.v, w)
+		if err != nil {
+			return err
+		}
+		bc.Horizontal = true
+		bc.Color = bars.c
+		bc.LineStyle.Width = 0
+		p.Add(bc)
+	}
+	parity, err := plotter.NewLine(plotter.XYs{{X: 1, Y: -0.5}, {X: 1, Y: float64(n) - 0.5}})
+	if err != nil {
+		return err
+	}
+	parity.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}
+	p.Add(parity)
+	if len(targets) > 0 {
+		marks, err := plotter.NewScatter(targets)
+		if err != nil {
+			return err
+		}
+		marks.Shape = draw.PyramidGlyph{}
+		marks.Radius = vg.Points(4)
+		p.Add(marks)
+	}
+	return p.Save(9*vg.Inch, vg.Length(n)*0.28*vg.Inch+1.2*vg.Inch, path)
+}
+
+// cpuModel is the machine's CPU model name from /proc/cpuinfo, or "unknown CPU".
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	return "unknown CPU"
+}

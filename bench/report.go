@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// config is what every scenario family runs with, from the command line.
+type config struct {
+	Kinds   []string      // the servers to compare (-servers, plus gnet and netconn)
+	Rounds  int           // A B A B rounds per scenario
+	Loops   int           // server event loops
+	Warm    time.Duration // warm-up before each measured run
+	Measure time.Duration // measured time per run
+	Quick   bool          // -quick: fewer rounds, shorter runs, smaller scenarios
+}
+
+// family is one group of scenarios (echo, fan-out, ...) that -scenarios
+// selects by letter. run returns one section of the report.
+type family struct {
+	Letters string // the -scenarios letters that select it
+	Run     func(cfg config, letters string) (section, error)
+}
+
+// families is every scenario family, in the report's order.
+var families = []family{
+	{Letters: "abcd", Run: runEchoMatrix},
+	{Letters: "i", Run: runIdle},
+}
+
+// section is one table of the report: a family's absolute figures and its
+// ratios against the baselines measured in the same run.
+type section struct {
+	Title  string     // "Echo", "Idle memory", ...
+	Note   string     // a paragraph under the title: what is measured and how
+	Header []string   // the table's column names
+	Rows   [][]string // the table's cells, one slice per row
+	Ratios []ratio    // what the chart draws
+}
+
+// ratio is one bar of the chart: overlap's figure over a baseline's, from
+// the same run, oriented so that higher is better for overlap.
+type ratio struct {
+	Label  string  // "echo b msgs/s vs net.Conn"
+	Value  float64 // the ratio
+	Target float64 // the target for it, 0 when it has none
+}
+
+// met reports whether r reaches its target (true when it has none).
+func (r ratio) met() bool { return r.Target == 0 || r.Value >= r.Target }
+
+// markdown writes s as a Markdown section.
+func (s section) markdown(w io.Writer) {
+	fmt.Fprintf(w, "## %s\n\n", s.Title)
+	if s.Note != "" {
+		fmt.Fprintf(w, "%s\n\n", s.Note)
+	}
+	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(s.Header, " | "), strings.Repeat("---|", len(s.Header)))
+	for _, row := range s.Rows {
+		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+	}
+	fmt.Fprintln(w)
+}
+
+// ratiosMarkdown writes every section's ratios with their targets.
+func ratiosMarkdown(w io.Writer, secs []section) {
+	fmt.Fprintf(w, "## Ratios against the baselines (higher is better for overlap)\n\n| figure | ratio | target | met |\n|---|---|---|---|\n")
+	for _, s := range secs {
+		for _, r := range s.Ratios {
+			target, met := "–", "–"
+			if r.Target != 0 {
+				target = fmt.Sprintf("≥ %.2f", r.Target)
+				met = map[bool]string{true: "yes", false: "**no**"}[r.met()]
+			}
+			fmt.Fprintf(w, "| %s | %.2f | %s | %s |\n", r.Label, r.Value, target, met)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+// scenarioHelp describes the -scenarios letters.
+const scenarioHelp = "echo a (1 conn × 1 × 64 B), b (100 × 8 × 128 B), c (1,000 × 1 × 512 B), d (50 × 2 × 64 KiB); i idle memory"
+
+// progress rewrites the one progress line on stderr.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "\r\033[K"+format, args...)
+}
+
+// progressDone ends the progress line.
+func progressDone() { fmt.Fprintln(os.Stderr) }
