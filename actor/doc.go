@@ -60,9 +60,10 @@
 //  15. Options.MaxPendingSends and MaxPendingBytes: past them ErrWouldBlock
 //     at once, nothing queued.
 //  16. An exhausted wsabuf.Pool gives ErrNoBufs.
-//  17. Sending before the System starts or after it stops: ErrNotInitialised.
-//  18. A Send to a PID that is not (or no longer) a socket: ErrNotSock, also
-//     when it arrives as a dead letter.
+//  17. Sending before the System starts or after it stops, or on a zero
+//     Socket (one no engine made): ErrNotInitialised.
+//  18. A Send on a nil *Socket, or to a PID that is not (or no longer) a
+//     socket: ErrNotSock, also when it arrives as a dead letter.
 //  19. Transport errors are mapped from the OS error (Classify); pending
 //     sends complete with them.
 //  20. ErrFault, ErrInvalid, ErrOpNotSupported, ErrInterrupted and
@@ -87,7 +88,7 @@
 //	ErrFault             WSAEFAULT 10014         EFAULT       a Hold buffer was already released
 //	ErrInterrupted       WSAEINTR 10004          EINTR        a blocking send was cancelled by its context
 //	ErrInProgress        WSAEINPROGRESS 10036    EINPROGRESS  a blocking send is already running on the socket
-//	ErrInvalid           WSAEINVAL 10022         EINVAL       the Overlapped is pending; bad argument
+//	ErrInvalid           WSAEINVAL 10022         EINVAL       the Overlapped is pending; a nil *Send
 //	ErrMsgSize           WSAEMSGSIZE 10040       EMSGSIZE     datagram over the maximum message size
 //	ErrNetDown           WSAENETDOWN 10050       ENETDOWN     the network is down
 //	ErrNetReset          WSAENETRESET 10052      ENETRESET    keep-alive failure or TTL expiry

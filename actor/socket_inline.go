@@ -143,7 +143,7 @@ func (s *Socket) escalate(msg any) {
 // delivered if one was asked for). Otherwise it behaves like Send. Called with
 // any other context, it is Send.
 func (s *Socket) SendFrom(ctx protoactor.Context, m *Send) (int, error) {
-	if ctx == nil || !s.inRun.Load() || !samePID(ctx.Self(), s.pid) {
+	if ctx == nil || s == nil || !s.inRun.Load() || !samePID(ctx.Self(), s.pid) {
 		return 0, s.submit(m, nil)
 	}
 	return s.sendNow(m)
@@ -180,6 +180,21 @@ func (s *Socket) validate(m *Send) error {
 // is completed here, at once. op is the caller's (usually on its stack):
 // filled in place, not returned, since it is large and on every send's path.
 func (s *Socket) accept(op *sendOp, m *Send, replyTo *protoactor.PID) error {
+	if m == nil {
+		return ErrInvalid // no send: nothing to complete
+	}
+	if s == nil || s.sys == nil {
+		// Not a socket the system made (nil, or a zero Socket): there is
+		// no system to send a Completion through, but the Overlapped and
+		// the Hold are still settled, once.
+		err := ErrNotSock
+		if s != nil {
+			err = ErrNotInitialised
+		}
+		_ = op.start(m, nil) // a pending Overlapped is left out, as always
+		op.finish(0, err)
+		return err
+	}
 	err := op.start(m, replyTo)
 	if err == nil {
 		err = s.validate(m)

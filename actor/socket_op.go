@@ -94,7 +94,7 @@ func (op *sendOp) clear() { *op = sendOp{} }
 
 // replyTarget picks where a send's completion message goes.
 func replyTarget(m *Send, sender *protoactor.PID) *protoactor.PID {
-	if m.ReplyTo != nil {
+	if m != nil && m.ReplyTo != nil {
 		return m.ReplyTo
 	}
 	return sender

@@ -139,6 +139,9 @@ func (s *Socket) TrySend(bufs wsabuf.Buffers, flags Flags) (int, error) {
 // caller's again when SendBlocking returns. Only one blocking send may run on
 // a socket at a time; a second fails with ErrInProgress.
 func (s *Socket) SendBlocking(ctx context.Context, bufs wsabuf.Buffers, flags Flags) (int, error) {
+	if s == nil {
+		return 0, ErrNotSock
+	}
 	if !s.blocking.CompareAndSwap(false, true) {
 		return 0, ErrInProgress
 	}

@@ -91,6 +91,9 @@ func (s *System) onEvent(evt any) {
 
 // reject completes a send that was never queued.
 func (s *System) reject(pid *protoactor.PID, m *Send, sender *protoactor.PID, err error) {
+	if m == nil {
+		return // no send, nothing to complete
+	}
 	var op sendOp
 	_ = op.start(m, replyTarget(m, sender)) // a pending Overlapped is left out
 	s.complete(pid, &op, 0, err)
