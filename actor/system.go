@@ -113,6 +113,14 @@ func (s *System) Lookup(pid *protoactor.PID) (*Socket, error) {
 	return nil, ErrNotSock
 }
 
+// Sockets reports how many sockets are open on the system: spawned, and
+// not yet closed or stopped.
+func (s *System) Sockets() int {
+	n := 0
+	s.sockets.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
 // Send submits m to the socket at pid from outside any actor: like
 // Socket.Send, but a pid that is not a live socket fails with ErrNotSock
 // (and completes m with it).
