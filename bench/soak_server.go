@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ import (
 // soakStats is one report of the soak server.
 type soakStats struct {
 	Goroutines  int              // runtime.NumGoroutine
+	HeapLive    uint64           // the live heap at the last collection, bytes
 	Sockets     int              // open sockets (actor.System.Sockets)
 	Sends       int64            // echo sends submitted
 	Completions int64            // Completion messages the handlers received
@@ -60,8 +62,10 @@ func (c *soakCounters) failed(err error) {
 }
 
 func (c *soakCounters) stats(sys *actor.System) soakStats {
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
 	st := soakStats{
-		Goroutines: runtime.NumGoroutine(), Sockets: sys.Sockets(),
+		Goroutines: runtime.NumGoroutine(), HeapLive: live[0].Value.Uint64(), Sockets: sys.Sockets(),
 		Sends: c.sends.Load(), Completions: c.completions.Load(), Refused: c.refused.Load(),
 		Errors: map[string]int64{},
 	}
