@@ -320,7 +320,7 @@ func runSoak(cfg soakConfig) (*soakResult, error) {
 	fmt.Fprintf(w, "soak: %d connections for %s against an overlap echo server (pid %d, %d loops) at %s; a line every %s\n",
 		cfg.Conns, cfg.Duration, srv.cmd.Process.Pid, cfg.Loops, srv.addr, cfg.Every)
 	fmt.Fprintf(w, "%8s %9s %9s %6s %6s %7s %12s %12s %10s %9s  %s\n",
-		"elapsed", "RSS", "live heap", "gorout", "fds", "sockets", "sends", "completions", "verified", "conns", "send errors")
+		"elapsed", "RSS", "live heap", "gorout", "fds", "sockets", "sends", "completions", "verified", "opened", "send errors")
 
 	load := &soakLoad{cfg: cfg, addr: srv.addr, errors: map[string]int64{}}
 	ctx, cancel := context.WithCancel(context.Background())
