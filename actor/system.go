@@ -26,7 +26,7 @@ type System struct {
 	sockets    sync.Map // PID.Id -> *Socket
 	deadSub    *eventstream.Subscription
 
-	onViolation func(*OwnershipViolation) // see WithOwnershipViolationHandler; set before use
+	onViolation func(*OwnershipViolation) // WithOwnershipViolationHandler; set by NewSystem, read-only after
 }
 
 // SystemOption configures NewSystem.

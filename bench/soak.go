@@ -66,6 +66,7 @@ type soakConfig struct {
 	Out      io.Writer     // the report
 	Progress bool          // show a progress line on stderr
 	Heap     string        // write the server's heap profile here at the end
+	RSSLimit float64       // RSS is flat if the last third's peak is within this many times the first's
 }
 
 // soakSample is one periodic measurement.
@@ -105,6 +106,7 @@ func soakMain(args []string) int {
 	fs.IntVar(&cfg.Rounds, "rounds", 40, "most messages a connection sends before it closes (uniform from 1)")
 	fs.IntVar(&cfg.Abort, "abort", 20, "percent of connections closed abortively, with an echo in flight")
 	fs.DurationVar(&cfg.Pause, "pause", 20*time.Millisecond, "mean pause between a connection's messages")
+	fs.Float64Var(&cfg.RSSLimit, "rss-limit", 1.2, "the flat-RSS rule: the last third's peak at most this many times the first third's")
 	fs.StringVar(&cfg.Heap, "heapprofile", "", "write the server's heap profile here once the clients have closed (go tool pprof)")
 	_ = fs.Parse(args)
 	res, err := runSoak(cfg)
@@ -433,7 +435,7 @@ func (r *soakResult) judge(cfg soakConfig) {
 	if f.Server.Sends == 0 {
 		r.Reasons = append(r.Reasons, "the server sent nothing")
 	}
-	ok, why := rssFlat(r.Samples, cfg.Duration/5)
+	ok, why := rssFlat(r.Samples, cfg.Duration/5, cfg.RSSLimit)
 	r.RSSNote = why
 	if !ok {
 		r.Reasons = append(r.Reasons, why)
@@ -454,7 +456,7 @@ func (r *soakResult) judge(cfg soakConfig) {
 }
 
 // rssFlat applies the RSS criterion to the samples taken after warm.
-func rssFlat(samples []soakSample, warm time.Duration) (bool, string) {
+func rssFlat(samples []soakSample, warm time.Duration, limit float64) (bool, string) {
 	var rss []int
 	for _, s := range samples {
 		if s.At >= warm {
@@ -466,12 +468,12 @@ func rssFlat(samples []soakSample, warm time.Duration) (bool, string) {
 	}
 	third := len(rss) / 3
 	first, last := slices.Max(rss[:third]), slices.Max(rss[len(rss)-third:])
-	if float64(last) > 1.2*float64(first) {
-		return false, fmt.Sprintf("RSS grew: %.1f MB at most in the last third, %.1f MB in the first (limit 1.2×)",
-			float64(last)/1024, float64(first)/1024)
+	if float64(last) > limit*float64(first) {
+		return false, fmt.Sprintf("RSS grew: %.1f MB at most in the last third, %.1f MB in the first (%.2f×, limit %.2g×)",
+			float64(last)/1024, float64(first)/1024, float64(last)/float64(first), limit)
 	}
-	return true, fmt.Sprintf("RSS flat: %.1f MB at most in the last third, %.1f MB in the first (%.2f×, limit 1.2×)",
-		float64(last)/1024, float64(first)/1024, float64(last)/float64(first))
+	return true, fmt.Sprintf("RSS flat: %.1f MB at most in the last third, %.1f MB in the first (%.2f×, limit %.2g×)",
+		float64(last)/1024, float64(first)/1024, float64(last)/float64(first), limit)
 }
 
 // report prints the verdict.
