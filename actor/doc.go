@@ -76,6 +76,31 @@
 //     has acknowledged all of it (SIOCOUTQ, polled while confirmations are
 //     outstanding), and later completions wait behind it.
 //
+// # Checking buffer ownership
+//
+// Clause 2 is the caller's to keep: from Send until the completion the bytes
+// are the system's, and a caller that changes them (a handler reusing its
+// scratch buffer for the next message, a goroutine refilling an array it
+// has just sent) sends whatever the bytes hold when the kernel takes them.
+// Built with the overlapdebug tag,
+//
+//	go test -tags overlapdebug ./...
+//	go build -tags overlapdebug ./cmd/yourserver
+//
+// every send's segments are fingerprinted (hash/maphash) at submit and again
+// at completion, before the completion is delivered and before its Hold is
+// released. A segment that changed is reported as an *OwnershipViolation
+// naming the socket, the send's Tag and Overlapped, the index of the changed
+// segment in Send.Buffers, the completion's result and the file:line that
+// submitted the send. By default the report is a panic with the violation,
+// on the goroutine that completes the send (usually the event loop, which
+// ends the program); WithOwnershipViolationHandler hands it to a function
+// instead, to log and go on. Without the tag there is no fingerprint and no
+// cost: the hooks compile to nothing (OwnershipChecks tells the builds apart).
+//
+// The check catches a change still present at completion. Run it with the
+// race detector, which catches unsynchronised changes that the hashes miss.
+//
 // # Errors
 //
 // Every error is a sentinel *Error that matches its errno with errors.Is

@@ -204,6 +204,7 @@ func (s *Socket) accept(op *sendOp, m *Send, replyTo *protoactor.PID) error {
 		return err
 	}
 	op.setBuffers(m.Buffers)
+	fingerprint(s, op) // overlapdebug only: the single submit point
 	return nil
 }
 
@@ -376,9 +377,11 @@ func (s *Socket) completeOp(op *sendOp, n int, err error) {
 	s.sys.complete(s.pid, op, n, err)
 }
 
-// finish releases what the send held and completes its Overlapped; the
-// completion message is the caller's.
+// finish releases what the send held and completes its Overlapped, after
+// the ownership check of an overlapdebug build; the completion message is
+// the caller's.
 func (op *sendOp) finish(n int, err error) {
+	verify(op, n, err) // overlapdebug only: the single completion point
 	if op.hold != nil {
 		op.hold.Release()
 	}

@@ -22,6 +22,8 @@ const inlineSegs = 3
 // sendOp is one queued operation, stored by value in the socket's queues.
 // The submitter fills it; from then on it belongs to the socket's writer.
 type sendOp struct {
+	//lint:ignore U1000 used by the overlapdebug build
+	own     ownMark // the overlapdebug fingerprint; zero-size without it, and first, where that adds no padding
 	kind    opKind
 	flags   Flags
 	try     bool  // TrySend: write what fits once, never wait

@@ -25,6 +25,8 @@ type System struct {
 	stopped    atomic.Bool
 	sockets    sync.Map // PID.Id -> *Socket
 	deadSub    *eventstream.Subscription
+
+	onViolation func(*OwnershipViolation) // WithOwnershipViolationHandler; set by NewSystem, read-only after
 }
 
 // SystemOption configures NewSystem.

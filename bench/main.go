@@ -6,6 +6,7 @@
 //
 //	go run ./bench [-rounds 3] [-measure 3s] [-scenarios b,c]
 //	go run ./bench server -kind overlap|gnet|netconn [-addr 127.0.0.1:0]
+//	go run ./bench soak [-duration 10m] [-conns 2000] [-every 5s]
 package main
 
 import (
@@ -19,6 +20,14 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "soak":
+			os.Exit(soakMain(os.Args[2:]))
+		case "soak-server":
+			os.Exit(soakServerMain(os.Args[2:]))
+		}
+	}
 	if len(os.Args) > 1 && os.Args[1] == "server" {
 		fs := flag.NewFlagSet("server", flag.ExitOnError)
 		kind := fs.String("kind", "overlap", "server: "+strings.Join(serverKinds, ", "))
