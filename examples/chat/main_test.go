@@ -23,6 +23,11 @@ func startChat(t *testing.T, maxQueued int) *Server {
 	return serve.ForTest(t, func(ctx context.Context) (*Server, error) { return Start(ctx, "127.0.0.1:0", maxQueued) })
 }
 
+// opTimeout bounds each read and write a test client makes: on a loaded
+// machine a test of 1,000 clients takes a while in all, but no one line may
+// take longer than this.
+const opTimeout = 30 * time.Second
+
 type peer struct {
 	net.Conn
 	r *bufio.Reader
@@ -36,7 +41,6 @@ func dial(t *testing.T, srv *Server) *peer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	_ = c.SetDeadline(time.Now().Add(60 * time.Second))
 	p := &peer{Conn: c, r: bufio.NewReader(c)}
 	p.expect(t, "* joined lobby")
 	return p
@@ -44,6 +48,7 @@ func dial(t *testing.T, srv *Server) *peer {
 
 func (p *peer) say(t *testing.T, lines ...string) {
 	t.Helper()
+	_ = p.SetWriteDeadline(time.Now().Add(opTimeout))
 	if _, err := io.WriteString(p, strings.Join(lines, "\n")+"\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +56,7 @@ func (p *peer) say(t *testing.T, lines ...string) {
 
 func (p *peer) expect(t *testing.T, want string) {
 	t.Helper()
+	_ = p.SetReadDeadline(time.Now().Add(opTimeout))
 	got, err := p.r.ReadString('\n')
 	if err != nil || got != want+"\n" {
 		t.Fatalf("got %q (%v), want %q", got, err, want)
@@ -124,6 +130,7 @@ func TestChatSlowClientIsDropped(t *testing.T) {
 		go func(i int) {
 			next, done := make([]int, talkers), 0
 			for done < talkers-boolInt(i < talkers) {
+				_ = peers[i].SetReadDeadline(time.Now().Add(opTimeout))
 				s, err := peers[i].r.ReadString('\n')
 				if err != nil {
 					results <- result{i, next, err}
