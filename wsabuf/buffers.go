@@ -43,8 +43,10 @@ func (b *Buffers) Consume(n int) {
 		s[0] = nil // let the GC have it; the caller no longer needs the header
 		s = s[1:]
 	}
-	// Drop leading empty segments so that Window never hands writev an empty iovec.
+	// Drop leading empty segments so that Window never hands writev an empty
+	// iovec, clearing their slots too: an empty slice can still pin an array.
 	for len(s) > 0 && len(s[0]) == 0 {
+		s[0] = nil
 		s = s[1:]
 	}
 	*b = s
@@ -74,10 +76,11 @@ func (b Buffers) Skip(dst Buffers, n int) Buffers {
 	return dst
 }
 
-// Window returns the leading part of b that one writev may take: at most max
-// segments (MaxIOV when max <= 0 or larger than MaxIOV), skipping empty ones,
-// appended to dst. It also reports how many bytes the window holds. Bytes are
-// never copied.
+// Window returns the leading part of b that one writev may take, skipping
+// empty segments, appended to dst: the result, dst's own segments included,
+// holds at most max segments (MaxIOV when max <= 0 or larger than MaxIOV).
+// It also reports how many bytes the appended segments hold. Bytes are never
+// copied.
 func (b Buffers) Window(dst Buffers, max int) (Buffers, int) {
 	if max <= 0 || max > MaxIOV {
 		max = MaxIOV

@@ -43,6 +43,29 @@ func TestConsumeDropsEmptySegments(t *testing.T) {
 	}
 }
 
+// Every segment Consume drops, written or empty, leaves the caller's array:
+// an empty slice can still pin the array it was cut from.
+func TestConsumeClearsDroppedSlots(t *testing.T) {
+	big := seq(8, 0)
+	bufs := Buffers{seq(2, 0), big[8:], big[:0], seq(1, 9)}
+	arr := bufs
+	bufs.Consume(2)
+	if len(bufs) != 1 {
+		t.Fatalf("%d segments left, want 1", len(bufs))
+	}
+	for i, s := range arr[:3] {
+		if s != nil {
+			t.Fatalf("slot %d still holds a dropped segment", i)
+		}
+	}
+	bufs = Buffers{big[:0], seq(1, 9)}
+	arr = bufs
+	bufs.Consume(0)
+	if arr[0] != nil || len(bufs) != 1 {
+		t.Fatal("Consume(0) kept a leading empty segment's slot")
+	}
+}
+
 func TestConsumePastEndPanics(t *testing.T) {
 	defer func() {
 		if recover() == nil {

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"strings"
 	"sync/atomic"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
@@ -19,16 +17,18 @@ var guests atomic.Int64
 const maxLine = 4 << 10
 
 // client is one connection's actor: it cuts the received bytes into lines
-// and turns them into the hub's messages. Its fields are its own (actors
+// (line.go) and turns them into the hub's messages. Its fields are its own (actors
 // run one message at a time).
 type client struct {
-	hub     *protoactor.PID
-	sock    *actor.Socket
-	nick    string
-	partial []byte // a line not yet ended by '\n'
+	hub    *protoactor.PID
+	sock   *actor.Socket
+	nick   string
+	reader lineReader
 }
 
-func newClient(hub *protoactor.PID) *client { return &client{hub: hub} }
+func newClient(hub *protoactor.PID) *client {
+	return &client{hub: hub, reader: lineReader{max: maxLine}}
+}
 
 // Receive handles the socket's messages.
 func (c *client) Receive(ctx protoactor.Context) {
@@ -44,50 +44,25 @@ func (c *client) Receive(ctx protoactor.Context) {
 	}
 }
 
-// lines takes the complete lines out of data (and what was left before).
+// lines acts on the complete lines in data (and what was left before),
+// and disconnects a client whose line passes maxLine.
 func (c *client) lines(ctx protoactor.Context, data *wsabuf.Buf) {
-	b := data.Bytes()
 	defer data.Release()
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			c.partial = append(c.partial, b...)
-			if len(c.partial) > maxLine {
-				_ = c.sock.Abort()
-			}
-			return
-		}
-		line := b[:i]
-		if len(c.partial) > 0 {
-			line = append(c.partial, line...)
-			c.partial = c.partial[:0]
-		}
-		b = b[i+1:]
-		if len(line) > maxLine {
-			_ = c.sock.Abort()
-			return
-		}
-		c.command(ctx, strings.TrimRight(string(line), "\r"))
+	if !c.reader.feed(data.Bytes(), func(line string) { c.command(ctx, parseLine(line)) }) {
+		_ = c.sock.Abort()
 	}
 }
 
 // command acts on one line.
-func (c *client) command(ctx protoactor.Context, line string) {
-	cmd, arg, _ := strings.Cut(line, " ")
-	switch cmd {
-	case "/nick":
-		if arg = strings.TrimSpace(arg); arg != "" {
-			c.nick = arg
-		}
-	case "/join":
-		if arg = strings.TrimSpace(arg); arg != "" {
-			ctx.Send(c.hub, &join{sock: c.sock, room: arg})
-		}
-	case "/quit":
+func (c *client) command(ctx protoactor.Context, cmd command) {
+	switch cmd.verb {
+	case verbNick:
+		c.nick = cmd.arg
+	case verbJoin:
+		ctx.Send(c.hub, &join{sock: c.sock, room: cmd.arg})
+	case verbQuit:
 		_ = c.sock.Close()
-	default:
-		if line != "" {
-			ctx.Send(c.hub, &say{sock: c.sock, text: c.nick + ": " + line + "\n"})
-		}
+	case verbSay:
+		ctx.Send(c.hub, &say{sock: c.sock, text: c.nick + ": " + cmd.arg + "\n"})
 	}
 }

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -17,20 +18,26 @@ func (r ByteRange) Len() int64 { return r.End - r.Start + 1 }
 // returns ok false when the whole file should be sent (no header, a unit
 // other than bytes, several ranges, or a malformed header, all of which
 // RFC 9110 lets a server ignore), and an error with status 416 when the one
-// range asked for lies past the end.
+// range asked for lies past the end. Positions are digits only, and any
+// number of them: a last position past the end means the end, a suffix
+// longer than the file the whole file.
 func ParseRange(h string, size int64) (r ByteRange, ok bool, err error) {
-	spec, found := strings.CutPrefix(h, "bytes=")
-	if !found || strings.Contains(spec, ",") {
+	const unit = "bytes=" // RFC 9110 §14.1: the unit is case-insensitive
+	if len(h) < len(unit) || !strings.EqualFold(h[:len(unit)], unit) {
 		return ByteRange{}, false, nil
 	}
-	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
+	spec := h[len(unit):]
+	if strings.Contains(spec, ",") {
+		return ByteRange{}, false, nil
+	}
+	first, last, found := strings.Cut(strings.Trim(spec, " \t"), "-")
 	if !found {
 		return ByteRange{}, false, nil
 	}
 	switch {
 	case first == "": // the last N bytes
-		n, perr := strconv.ParseInt(last, 10, 64)
-		if perr != nil || n < 0 {
+		n, valid := position(last)
+		if !valid {
 			return ByteRange{}, false, nil
 		}
 		if n == 0 || size == 0 {
@@ -38,14 +45,14 @@ func ParseRange(h string, size int64) (r ByteRange, ok bool, err error) {
 		}
 		return ByteRange{max(size-n, 0), size - 1}, true, nil
 	default:
-		start, perr := strconv.ParseInt(first, 10, 64)
-		if perr != nil || start < 0 {
+		start, valid := position(first)
+		if !valid {
 			return ByteRange{}, false, nil
 		}
 		end := size - 1
 		if last != "" {
-			e, perr := strconv.ParseInt(last, 10, 64)
-			if perr != nil || e < start {
+			e, valid := position(last)
+			if !valid || e < start {
 				return ByteRange{}, false, nil
 			}
 			end = min(e, size-1)
@@ -55,6 +62,19 @@ func ParseRange(h string, size int64) (r ByteRange, ok bool, err error) {
 		}
 		return ByteRange{start, end}, true, nil
 	}
+}
+
+// position parses a range position, 1*DIGIT; one too large for an int64
+// is math.MaxInt64, past the end of any file.
+func position(s string) (n int64, valid bool) {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil { // only ErrRange is left
+		return math.MaxInt64, true
+	}
+	return n, true
 }
 
 // TimeFormat is the HTTP date format (IMF-fixdate), always in GMT.

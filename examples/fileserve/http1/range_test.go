@@ -29,6 +29,13 @@ func TestParseRange(t *testing.T) {
 		{"bytes=5-1", 100, false, 0, 0, 0},
 		{"bytes=x-1", 100, false, 0, 0, 0},
 		{"bytes=1", 100, false, 0, 0, 0},
+		{"Bytes=0-9", 100, true, 0, 9, 0},
+		{"bytes=+5-6", 100, false, 0, 0, 0},
+		{"bytes=-+5", 100, false, 0, 0, 0},
+		{"bytes=10-99999999999999999999", 100, true, 10, 99, 0},
+		{"bytes=-99999999999999999999", 100, true, 0, 99, 0},
+		{"bytes=99999999999999999999-", 100, false, 0, 0, 416},
+		{"bytes=\u00a00-1", 100, false, 0, 0, 0},
 	} {
 		r, ok, err := ParseRange(tc.h, tc.size)
 		if ok != tc.ok || status(err) != tc.status || ok && (r.Start != tc.start || r.End != tc.end) {

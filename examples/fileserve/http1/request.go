@@ -29,6 +29,8 @@ type Request struct {
 	Path   string // Target's path, percent-decoded; always starts with "/"
 	Minor  int    // HTTP/1.Minor
 
+	// Host is the Host field, or the host of an absolute-form target
+	// (which takes precedence, RFC 9112 §3.2.2).
 	Host            string
 	Range           string // the Range header, unparsed
 	IfModifiedSince string
@@ -92,7 +94,7 @@ func Parse(buf []byte, lim Limits) (*Request, int, error) {
 func parseRequestLine(line string) (*Request, error) {
 	method, rest, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(rest, " ")
-	if !ok1 || !ok2 || !isToken(method) || target == "" || strings.ContainsAny(target, " \t") {
+	if !ok1 || !ok2 || !isToken(method) || target == "" || strings.IndexFunc(target, isCTL) >= 0 {
 		return nil, fail(400, "Bad Request")
 	}
 	r := &Request{Method: method, Target: target}
@@ -117,6 +119,7 @@ func parseRequestLine(line string) (*Request, error) {
 		if p == "" {
 			p = "/"
 		}
+		r.Host = u.Host // RFC 9112 §3.2.2: the target's host, not the Host field's
 	}
 	p, _, _ = strings.Cut(p, "?")
 	path, err := url.PathUnescape(p)
@@ -129,7 +132,7 @@ func parseRequestLine(line string) (*Request, error) {
 
 func (r *Request) parseHeaders(fields string, lim Limits) error {
 	r.KeepAlive = r.Minor == 1
-	var hosts int
+	var hosts, lengths int
 	for fields != "" {
 		var f string
 		f, fields, _ = strings.Cut(fields, "\r\n")
@@ -138,10 +141,17 @@ func (r *Request) parseHeaders(fields string, lim Limits) error {
 			return fail(400, "Bad Request")
 		}
 		value = strings.Trim(value, " \t")
+		if strings.IndexFunc(value, func(c rune) bool { return c != '\t' && isCTL(c) }) >= 0 {
+			// RFC 9110 §5.5: CR, LF and NUL in a value are dangerous; no
+			// control character but HTAB belongs there.
+			return fail(400, "Bad Request")
+		}
 		switch strings.ToLower(name) {
 		case "host":
 			hosts++
-			r.Host = value
+			if r.Target[0] == '/' { // origin form; see parseRequestLine
+				r.Host = value
+			}
 		case "connection":
 			for _, opt := range strings.Split(value, ",") {
 				switch strings.ToLower(strings.TrimSpace(opt)) {
@@ -156,10 +166,13 @@ func (r *Request) parseHeaders(fields string, lim Limits) error {
 		case "if-modified-since":
 			r.IfModifiedSince = value
 		case "content-length":
+			// RFC 9112 §6.3: 1*DIGIT ("+5" is no length), and several
+			// fields must agree (a 0 among them too).
 			n, err := strconv.ParseInt(value, 10, 64)
-			if err != nil || n < 0 || r.BodyLen != 0 && r.BodyLen != n {
+			if err != nil || value[0] < '0' || value[0] > '9' || lengths > 0 && r.BodyLen != n {
 				return fail(400, "Bad Request")
 			}
+			lengths++
 			if n > lim.MaxBody {
 				return fail(413, "Content Too Large")
 			}
@@ -175,6 +188,9 @@ func (r *Request) parseHeaders(fields string, lim Limits) error {
 	}
 	return nil
 }
+
+// isCTL reports whether c is an ASCII control character.
+func isCTL(c rune) bool { return c < ' ' || c == 0x7f }
 
 // isToken reports whether s is an RFC 9110 token.
 func isToken(s string) bool {
