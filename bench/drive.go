@@ -1,0 +1,92 @@
+package main
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// phase tells the workers of one run where it is. drive owns it; workers
+// only read it.
+type phase struct{ counting, stopped atomic.Bool }
+
+// Counting reports whether what a worker completes now is measured.
+func (p *phase) Counting() bool { return p.counting.Load() }
+
+// Stopped reports whether the run is over: a worker returns.
+func (p *phase) Stopped() bool { return p.stopped.Load() }
+
+// window is the measured part of one run.
+type window struct {
+	Elapsed   time.Duration
+	ServerCPU cpuTimes // the server process's CPU time over Elapsed
+}
+
+// drive dials n connections to srv and runs work on each in a goroutine of
+// its own: a warm-up of warm, then measure with p.Counting() true, then
+// the connections' deadlines pass so blocked workers return. The first
+// error a worker returns before the end fails the run; errors after it
+// (the deadline's) do not.
+func drive(srv *server, n int, warm, measure time.Duration, work func(id int, c net.Conn, p *phase) error) (window, error) {
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", srv.addr)
+		if err != nil {
+			return window{}, err
+		}
+		conns = append(conns, c)
+	}
+	p := &phase{}
+	errc := make(chan error, n)
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := work(i, c, p); err != nil && !p.Stopped() {
+				errc <- err
+			}
+		}()
+	}
+	defer func() {
+		p.stopped.Store(true)
+		for _, c := range conns {
+			_ = c.SetDeadline(time.Now()) // unblock the workers
+		}
+		wg.Wait()
+	}()
+	wait := func(d time.Duration) error {
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(d):
+			return nil
+		}
+	}
+	if err := wait(warm); err != nil {
+		return window{}, err
+	}
+	pid := srv.cmd.Process.Pid
+	cpu0, err := cpuTime(pid)
+	if err != nil {
+		return window{}, err
+	}
+	t0 := time.Now()
+	p.counting.Store(true)
+	if err := wait(measure); err != nil {
+		return window{}, err
+	}
+	p.counting.Store(false)
+	elapsed := time.Since(t0)
+	cpu1, err := cpuTime(pid)
+	if err != nil {
+		return window{}, err
+	}
+	return window{Elapsed: elapsed, ServerCPU: cpu1.sub(cpu0)}, nil
+}
