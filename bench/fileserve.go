@@ -48,7 +48,9 @@ type fileResult struct {
 func (r fileResult) rate() float64 { return float64(r.Reqs) / r.Elapsed.Seconds() }
 
 // mbps is the bodies served in MB (10⁶ bytes) per second, heads left out.
-func (r fileResult) mbps() float64 { return float64(r.Reqs) * float64(r.Size) / 1e6 / r.Elapsed.Seconds() }
+func (r fileResult) mbps() float64 {
+	return float64(r.Reqs) * float64(r.Size) / 1e6 / r.Elapsed.Seconds()
+}
 
 // cpuPerReq is server CPU per request in microseconds.
 func (r fileResult) cpuPerReq() float64 {
