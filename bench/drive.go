@@ -1,15 +1,31 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// phase tells the workers of one run where it is. drive owns it; workers
-// only read it.
-type phase struct{ counting, stopped atomic.Bool }
+// phase tells the workers of one run where it is, and they tell it when
+// each has completed its first exchange. drive owns it.
+type phase struct {
+	counting, stopped atomic.Bool
+	cold              atomic.Int64  // workers that have not completed an exchange yet
+	warm              chan struct{} // closed when cold reaches 0
+}
+
+// Warmed is called by each worker once, after its first complete exchange.
+func (p *phase) Warmed() {
+	if p.cold.Add(-1) == 0 {
+		close(p.warm)
+	}
+}
+
+// warmCap bounds how long the warm-up waits for every connection's first
+// exchange.
+const warmCap = 30 * time.Second
 
 // Counting reports whether what a worker completes now is measured.
 func (p *phase) Counting() bool { return p.counting.Load() }
@@ -24,7 +40,8 @@ type window struct {
 }
 
 // drive dials n connections to srv and runs work on each in a goroutine of
-// its own: a warm-up of warm, then measure with p.Counting() true, then
+// its own: a warm-up of warm, longer if need be until every worker has
+// called p.Warmed() (at most warmCap), then measure with p.Counting() true, then
 // the connections' deadlines pass so blocked workers return. The first
 // error a worker returns before the end fails the run; errors after it
 // (the deadline's) do not.
@@ -42,7 +59,8 @@ func drive(srv *server, n int, warm, measure time.Duration, work func(id int, c 
 		}
 		conns = append(conns, c)
 	}
-	p := &phase{}
+	p := &phase{warm: make(chan struct{})}
+	p.cold.Store(int64(n))
 	errc := make(chan error, n)
 	var wg sync.WaitGroup
 	for i, c := range conns {
@@ -71,6 +89,13 @@ func drive(srv *server, n int, warm, measure time.Duration, work func(id int, c 
 	}
 	if err := wait(warm); err != nil {
 		return window{}, err
+	}
+	select {
+	case <-p.warm:
+	case err := <-errc:
+		return window{}, err
+	case <-time.After(warmCap):
+		return window{}, fmt.Errorf("%d of %d connections completed no exchange in %s", p.cold.Load(), n, warm+warmCap)
 	}
 	pid := srv.cmd.Process.Pid
 	cpu0, err := cpuTime(pid)

@@ -133,6 +133,9 @@ func runEcho(srv *server, sc echoScenario, warm, measure time.Duration) (echoRes
 			if !bytes.Equal(in, out) {
 				return fmt.Errorf("conn %d round %d: echoed bytes differ: corruption, loss or reordering", id, seq)
 			}
+			if seq == 0 {
+				p.Warmed()
+			}
 			if p.Counting() {
 				msgs.Add(int64(sc.Depth))
 				if len(rtts) < maxSamplesPerConn {
