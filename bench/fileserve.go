@@ -39,7 +39,7 @@ var httpLoad = "auto"
 // fileResult is one measured run of one file server.
 type fileResult struct {
 	Reqs      int64 // requests completed in the measured time
-	Size      int // the body of each request
+	Size      int   // the body of each request
 	Elapsed   time.Duration
 	ServerCPU cpuTimes
 	P50, P99  time.Duration
