@@ -115,3 +115,19 @@ func drive(srv *server, n int, warm, measure time.Duration, work func(id int, c 
 	}
 	return window{Elapsed: elapsed, ServerCPU: cpu1.sub(cpu0)}, nil
 }
+
+// figures are one server's per-round figures in one scenario.
+type figures struct{ rate, mbps, cpu, p50, p99, p999 []float64 }
+
+// byKind holds every server's figures in one scenario.
+type byKind map[string]*figures
+
+// of returns kind's figures, empty at first.
+func (b byKind) of(kind string) *figures {
+	f := b[kind]
+	if f == nil {
+		f = &figures{}
+		b[kind] = f
+	}
+	return f
+}

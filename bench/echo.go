@@ -211,8 +211,7 @@ func runEchoMatrix(cfg config, letters string) (section, error) {
 			sc.Conns = 100 // a quick run's scenario c: fewer connections, same shape
 			sc.Name = strings.Replace(sc.Name, "1,000 conns", "100 conns", 1)
 		}
-		type figures struct{ rate, mbps, cpu, p50, p99, p999 []float64 }
-		fig := map[string]*figures{}
+		fig := byKind{}
 		for r := 0; r < cfg.Rounds; r++ {
 			// Rotate the order each round so no server always runs first
 			// (or right after another one's connections are torn down).
@@ -229,11 +228,7 @@ func runEchoMatrix(cfg config, letters string) (section, error) {
 				if err != nil {
 					return sec, fmt.Errorf("%s, %s: %w", sc.Name, kind, err)
 				}
-				f := fig[kind]
-				if f == nil {
-					f = &figures{}
-					fig[kind] = f
-				}
+				f := fig.of(kind)
 				p := res.Latency.percentiles(0.5, 0.99, 0.999)
 				f.rate = append(f.rate, res.rate())
 				f.mbps = append(f.mbps, res.mbps())

@@ -101,8 +101,7 @@ func runFileServe(cfg config, _ string) (section, error) {
 		Header: []string{"file", "server", "conns", "req/s", "MB/s", "p50 µs", "p99 µs", "server CPU µs/req", "req/s vs net/http", "CPU/req vs net/http"},
 	}
 	for ci, fc := range fileCases {
-		type figures struct{ rate, mbps, cpu, p50, p99 []float64 }
-		fig := map[string]*figures{}
+		fig := byKind{}
 		for r := 0; r < cfg.Rounds; r++ {
 			for i := range fileServerKinds {
 				kind := fileServerKinds[(i+r)%len(fileServerKinds)]
@@ -110,11 +109,7 @@ func runFileServe(cfg config, _ string) (section, error) {
 				if err != nil {
 					return sec, fmt.Errorf("file %s, %s: %w", fc.Name, kind, err)
 				}
-				f := fig[kind]
-				if f == nil {
-					f = &figures{}
-					fig[kind] = f
-				}
+				f := fig.of(kind)
 				f.rate = append(f.rate, res.rate())
 				f.mbps = append(f.mbps, res.mbps())
 				f.cpu = append(f.cpu, res.cpuPerReq())
