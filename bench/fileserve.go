@@ -88,14 +88,15 @@ func runFileServe(cfg config, _ string) (section, error) {
 		if err := os.WriteFile(filepath.Join(tmp, wrkScript), []byte(wrkDone), 0o644); err != nil {
 			return section{}, err
 		}
-		gen = "wrk (2 threads, keep-alive), whose request count, duration and latency percentiles are read through a Lua done() hook " +
+		gen = "wrk (2 threads, keep-alive, whole seconds), whose request count, duration and latency percentiles are read through a Lua done() hook " +
 			"(the figures behind its Requests/sec and Latency lines); wrk checks no bodies, so before each wrk run the suite's own " +
-			"HTTP/1.1 client fetches the file for " + cfg.Warm.String() + " (the warm-up) and checks the status (200), Content-Length and every body byte"
+			"HTTP/1.1 client, as the warm-up, fetches the file for " + cfg.Warm.String() + " and until every connection has had a response, " +
+			"and checks the status (200), Content-Length and every body byte"
 	}
 	sec := section{
 		Title: "File server",
 		Note: "examples/fileserve (its package server) against net/http's FileServer, each in its own process, serving the same files " +
-			"(bytes of a known pattern, written to a temporary directory) to keep-alive connections with one request in flight each. " +
+			"(bytes of a known pattern, written to a temporary directory) to keep-alive connections with one request in flight each (fewer connections for the 10 MiB file, whose responses are long). " +
 			"Load generator: " + gen + ". MB/s counts bodies only; latency is per request; CPU is the server's user+system time from /proc. " +
 			"Target: requests/s ≥ 1.0× net/http's (the issue gives none for files; parity is the suite's own).",
 		Header: []string{"file", "server", "conns", "req/s", "MB/s", "p50 µs", "p99 µs", "server CPU µs/req", "req/s vs net/http", "CPU/req vs net/http"},
