@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -12,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -67,8 +65,9 @@ var baselineBin, baselineKind string
 var pinned bool
 
 // startServer runs this program's "server" subcommand as a child process.
-// A non-empty profile is where the server writes its CPU profile.
-func startServer(kind string, loops int, profile string) (*server, error) {
+// A non-empty profile is where the server writes its CPU profile; extra
+// are more flags for the server (-root DIR).
+func startServer(kind string, loops int, profile string, extra ...string) (*server, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -80,7 +79,7 @@ func startServer(kind string, loops int, profile string) (*server, error) {
 	if pinned {
 		args = append(args, "-cpus", "0")
 	}
-	cmd := exec.Command(exe, args...)
+	cmd := exec.Command(exe, append(args, extra...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -114,96 +113,43 @@ func (s *server) stop() error {
 
 // runEcho drives srv with sc for warm+measure and verifies every byte.
 func runEcho(srv *server, sc echoScenario, warm, measure time.Duration) (echoResult, error) {
-	conns := make([]net.Conn, sc.Conns)
-	for i := range conns {
-		c, err := net.Dial("tcp", srv.addr)
-		if err != nil {
-			for _, c := range conns[:i] {
-				c.Close()
-			}
-			return echoResult{}, err
-		}
-		conns[i] = c
-	}
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	var counting atomic.Bool
 	var msgs atomic.Int64
 	lat := &latencies{}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	errc := make(chan error, sc.Conns)
-	var wg sync.WaitGroup
-	for i, c := range conns {
-		wg.Add(1)
-		go func(id int, c net.Conn) {
-			defer wg.Done()
-			out := make([]byte, sc.Depth*sc.Size)
-			in := make([]byte, len(out))
-			var rtts []time.Duration
-			defer func() { lat.add(rtts) }()
-			for seq := 0; ctx.Err() == nil; seq++ {
-				fillPattern(out, id, seq)
-				t0 := time.Now()
-				_ = c.SetDeadline(t0.Add(30 * time.Second))
-				if _, err := c.Write(out); err != nil {
-					errc <- err
-					return
-				}
-				if _, err := io.ReadFull(c, in); err != nil {
-					errc <- err
-					return
-				}
-				if !bytes.Equal(in, out) {
-					errc <- fmt.Errorf("conn %d round %d: echoed bytes differ: corruption, loss or reordering", id, seq)
-					return
-				}
-				if counting.Load() {
-					msgs.Add(int64(sc.Depth))
-					if len(rtts) < maxSamplesPerConn {
-						rtts = append(rtts, time.Since(t0))
-					}
+	w, err := drive(srv, sc.Conns, warm, measure, func(id int, c net.Conn, p *phase) error {
+		out := make([]byte, sc.Depth*sc.Size)
+		in := make([]byte, len(out))
+		var rtts []time.Duration
+		defer func() { lat.add(rtts) }()
+		for seq := 0; !p.Stopped(); seq++ {
+			fillPattern(out, id, seq)
+			t0 := time.Now()
+			_ = c.SetDeadline(t0.Add(30 * time.Second))
+			if _, err := c.Write(out); err != nil {
+				return err
+			}
+			if _, err := io.ReadFull(c, in); err != nil {
+				return err
+			}
+			if !bytes.Equal(in, out) {
+				return fmt.Errorf("conn %d round %d: echoed bytes differ: corruption, loss or reordering", id, seq)
+			}
+			if seq == 0 {
+				p.Warmed()
+			}
+			if p.Counting() {
+				msgs.Add(int64(sc.Depth))
+				if len(rtts) < maxSamplesPerConn {
+					rtts = append(rtts, time.Since(t0))
 				}
 			}
-		}(i, c)
-	}
-	pid := srv.cmd.Process.Pid
-	wait := func(d time.Duration) error {
-		select {
-		case err := <-errc:
-			return err
-		case <-time.After(d):
-			return nil
 		}
-	}
-	if err := wait(warm); err != nil {
-		return echoResult{}, err
-	}
-	cpu0, err := cpuTime(pid)
+		return nil
+	})
 	if err != nil {
 		return echoResult{}, err
 	}
-	t0 := time.Now()
-	counting.Store(true)
-	if err := wait(measure); err != nil {
-		return echoResult{}, err
-	}
-	counting.Store(false)
-	elapsed := time.Since(t0)
-	cpu1, err := cpuTime(pid)
-	if err != nil {
-		return echoResult{}, err
-	}
-	cancel()
-	for _, c := range conns {
-		_ = c.SetDeadline(time.Now()) // unblock the readers
-	}
-	wg.Wait()
 	n := msgs.Load()
-	return echoResult{Msgs: n, Bytes: n * int64(sc.Size), Elapsed: elapsed, ServerCPU: cpu1.sub(cpu0), Latency: lat}, nil
+	return echoResult{Msgs: n, Bytes: n * int64(sc.Size), Elapsed: w.Elapsed, ServerCPU: w.ServerCPU, Latency: lat}, nil
 }
 
 // fillPattern writes bytes that depend on the connection and round, so a
@@ -265,8 +211,7 @@ func runEchoMatrix(cfg config, letters string) (section, error) {
 			sc.Conns = 100 // a quick run's scenario c: fewer connections, same shape
 			sc.Name = strings.Replace(sc.Name, "1,000 conns", "100 conns", 1)
 		}
-		type figures struct{ rate, mbps, cpu, p50, p99, p999 []float64 }
-		fig := map[string]*figures{}
+		fig := byKind{}
 		for r := 0; r < cfg.Rounds; r++ {
 			// Rotate the order each round so no server always runs first
 			// (or right after another one's connections are torn down).
@@ -283,11 +228,7 @@ func runEchoMatrix(cfg config, letters string) (section, error) {
 				if err != nil {
 					return sec, fmt.Errorf("%s, %s: %w", sc.Name, kind, err)
 				}
-				f := fig[kind]
-				if f == nil {
-					f = &figures{}
-					fig[kind] = f
-				}
+				f := fig.of(kind)
 				p := res.Latency.percentiles(0.5, 0.99, 0.999)
 				f.rate = append(f.rate, res.rate())
 				f.mbps = append(f.mbps, res.mbps())

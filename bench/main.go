@@ -6,6 +6,7 @@
 //
 //	go run ./bench [-rounds 3] [-measure 3s] [-scenarios b,c]
 //	go run ./bench server -kind overlap|gnet|netconn [-addr 127.0.0.1:0]
+//	go run ./bench server -kind fileserve|nethttp -root DIR
 //	go run ./bench soak [-duration 10m] [-conns 2000] [-every 5s]
 package main
 
@@ -29,31 +30,7 @@ func main() {
 		}
 	}
 	if len(os.Args) > 1 && os.Args[1] == "server" {
-		fs := flag.NewFlagSet("server", flag.ExitOnError)
-		kind := fs.String("kind", "overlap", "server: "+strings.Join(serverKinds, ", "))
-		addr := fs.String("addr", "127.0.0.1:0", "listen address")
-		loops := fs.Int("loops", runtime.NumCPU(), "event loops")
-		prof := fs.String("cpuprofile", "", "write a CPU profile of the server here")
-		cpus := fs.String("cpus", "", "bind the server to these CPUs (e.g. 0 or 0-1)")
-		_ = fs.Parse(os.Args[2:])
-		if *cpus != "" {
-			if err := pinSelf(*cpus); err != nil {
-				fmt.Fprintln(os.Stderr, "bench server:", err)
-				os.Exit(1)
-			}
-		}
-		if *prof != "" {
-			stopProf, err := startProfile(*prof)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "bench server:", err)
-				os.Exit(1)
-			}
-			defer stopProf()
-		}
-		if err := runServer(*kind, *addr, *loops); err != nil {
-			fmt.Fprintln(os.Stderr, "bench server:", err)
-			os.Exit(1) //nolint:gocritic // the profile is lost on failure
-		}
+		serverMain(os.Args[2:])
 		return
 	}
 	rounds := flag.Int("rounds", 3, "A B A B rounds per scenario")
@@ -67,6 +44,7 @@ func main() {
 	flag.StringVar(&baselineBin, "baseline", "", "also run the overlap server of this bench binary (built from another commit) as kind \"baseline\": an A/B of two builds in one run")
 	flag.StringVar(&baselineKind, "baseline-kind", "overlap", "the server of the -baseline binary to run")
 	flag.BoolVar(&pinned, "pin", false, "bind each server to CPU 0 with one event loop and the load generator to the other CPUs: steadier CPU per message, on machines with 2 or more CPUs")
+	flag.StringVar(&httpLoad, "http-load", "auto", "the file scenarios' load generator: wrk, own (this program's verifying client), or auto (wrk when installed)")
 	flag.StringVar(&profileDir, "profile", "", "write each server's CPU profile to this directory (KIND-SCENARIO-ROUND.pprof)")
 	flag.Func("chart", "the chart's format: svg (default) or png", func(v string) error {
 		if v != "svg" && v != "png" {
@@ -100,6 +78,37 @@ func main() {
 	if err := run(cfg, *only, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
+	}
+}
+
+// serverMain is the "server" subcommand: one server of the suite in this
+// process, until SIGINT or SIGTERM. It exits 1 when the server fails.
+func serverMain(args []string) {
+	fs := flag.NewFlagSet("server", flag.ExitOnError)
+	kind := fs.String("kind", "overlap", "server: "+strings.Join(append(serverKinds, fileServerKinds...), ", "))
+	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	loops := fs.Int("loops", runtime.NumCPU(), "event loops")
+	root := fs.String("root", ".", "the directory the file servers serve")
+	prof := fs.String("cpuprofile", "", "write a CPU profile of the server here")
+	cpus := fs.String("cpus", "", "bind the server to these CPUs (e.g. 0 or 0-1)")
+	_ = fs.Parse(args)
+	if *cpus != "" {
+		if err := pinSelf(*cpus); err != nil {
+			fmt.Fprintln(os.Stderr, "bench server:", err)
+			os.Exit(1)
+		}
+	}
+	if *prof != "" {
+		stopProf, err := startProfile(*prof)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench server:", err)
+			os.Exit(1)
+		}
+		defer stopProf()
+	}
+	if err := runServer(*kind, *addr, *loops, *root); err != nil {
+		fmt.Fprintln(os.Stderr, "bench server:", err)
+		os.Exit(1) //nolint:gocritic // the profile is lost on failure
 	}
 }
 

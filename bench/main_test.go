@@ -8,11 +8,18 @@ import (
 )
 
 // The benchmarks start engines and servers: none may leave a goroutine.
-// Started as "soak-server", the test binary is the soak's server process
-// (TestSoakShortRunPasses starts it so).
+// Run as "server ..." or "soak-server ...", the test binary is that
+// subcommand: the tests that start servers (startServer and the soak run
+// os.Executable) need it.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "soak-server" {
-		os.Exit(soakServerMain(os.Args[2:]))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "server":
+			serverMain(os.Args[2:])
+			return
+		case "soak-server":
+			os.Exit(soakServerMain(os.Args[2:]))
+		}
 	}
 	leaktest.VerifyTestMain(m)
 }

@@ -29,6 +29,7 @@ type family struct {
 var families = []family{
 	{Letters: "abcd", Run: runEchoMatrix},
 	{Letters: "i", Run: runIdle},
+	{Letters: "h", Run: runFileServe},
 }
 
 // section is one table of the report: a family's absolute figures and its
@@ -82,7 +83,7 @@ func ratiosMarkdown(w io.Writer, secs []section) {
 }
 
 // scenarioHelp describes the -scenarios letters.
-const scenarioHelp = "echo a (1 conn × 1 × 64 B), b (100 × 8 × 128 B), c (1,000 × 1 × 512 B), d (50 × 2 × 64 KiB); i idle memory"
+const scenarioHelp = "echo a (1 conn × 1 × 64 B), b (100 × 8 × 128 B), c (1,000 × 1 × 512 B), d (50 × 2 × 64 KiB); i idle memory; h file server (1 KiB, 100 KiB, 10 MiB files, fileserve vs net/http)"
 
 // progress rewrites the one progress line on stderr.
 func progress(format string, args ...any) {

@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/overlapio/overlap/actor"
+	fileserve "github.com/overlapio/overlap/examples/fileserve/server"
 	"github.com/overlapio/overlap/internal/echo"
 	"github.com/overlapio/overlap/transport"
 )
@@ -28,9 +31,15 @@ import (
 //	netconn: a goroutine per connection copying with a 64 KiB buffer.
 var serverKinds = []string{"overlap", "gnet", "netconn", "overlap-copy"}
 
+// The HTTP file servers, serving the directory root:
+//
+//	fileserve: examples/fileserve's server (its package server).
+//	nethttp:   net/http's FileServer on an http.Server.
+var fileServerKinds = []string{"fileserve", "nethttp"}
+
 // runServer serves kind on addr, prints "listening on ADDR" and runs until
-// SIGINT/SIGTERM.
-func runServer(kind, addr string, loops int) error {
+// SIGINT/SIGTERM. The file servers serve root.
+func runServer(kind, addr string, loops int, root string) error {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
 	switch kind {
@@ -97,8 +106,36 @@ func runServer(kind, addr string, loops int) error {
 		}()
 		<-stop
 		return l.Close()
+	case "fileserve":
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		srv, err := fileserve.Start(ctx, addr, fileserve.Config{Root: root, Loops: loops, ReadTimeout: time.Minute})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("listening on %s\n", srv.Addr())
+		<-stop
+		cancel()
+		return srv.Wait()
+	case "nethttp":
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		hs := &http.Server{Handler: http.FileServer(http.Dir(root)), ReadHeaderTimeout: time.Minute}
+		fmt.Printf("listening on %s\n", l.Addr())
+		errc := make(chan error, 1)
+		go func() { errc <- hs.Serve(l) }()
+		select {
+		case err := <-errc:
+			return err
+		case <-stop:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return hs.Shutdown(ctx)
 	}
-	return fmt.Errorf("unknown server kind %q (want one of %v)", kind, serverKinds)
+	return fmt.Errorf("unknown server kind %q (want one of %v)", kind, append(serverKinds, fileServerKinds...))
 }
 
 // readerOnly hides net.Conn's ReadFrom/WriteTo so io.CopyBuffer uses the

@@ -65,7 +65,11 @@ func (rt *Root) Lookup(urlPath string) (*os.File, fs.FileInfo, error) {
 	if !info.Mode().IsRegular() { // a FIFO would block the open, a device is no page
 		return nil, nil, ErrForbidden
 	}
-	f, err := rt.r.Open(name)
+	// O_NONBLOCK, which a regular file ignores, spares os.File the four
+	// fcntl calls it makes to set the flag and clear it again on a file
+	// the poller refuses, and keeps the open of a FIFO that took the file's
+	// place since the Stat from waiting for a writer.
+	f, err := rt.r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, refusal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"errors"
@@ -18,9 +18,14 @@ import (
 	"github.com/overlapio/overlap/wsabuf"
 )
 
+// A body leaves in sends of chunkSize bytes, inFlight of them outstanding at
+// once: the memory a response takes. 128 KiB sends a 100 KiB file with its
+// head in one writev, and halves the reads, writes and completions of a
+// large one against 64 KiB (bench h: a 100 KiB request cost 1.3-1.4×
+// net/http's server CPU with 64 KiB, about 1.1× with 128 KiB).
 const (
-	chunkSize = 64 << 10 // bytes of file per send
-	inFlight  = 2        // sends of one response outstanding at once: the memory bound
+	chunkSize = 128 << 10
+	inFlight  = 2
 )
 
 var limits = http1.Limits{MaxHead: 8 << 10, MaxBody: 64 << 10}
