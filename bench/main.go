@@ -27,11 +27,10 @@ func main() {
 			os.Exit(soakMain(os.Args[2:]))
 		case "soak-server":
 			os.Exit(soakServerMain(os.Args[2:]))
+		case "server":
+			serverMain(os.Args[2:])
+			return
 		}
-	}
-	if len(os.Args) > 1 && os.Args[1] == "server" {
-		serverMain(os.Args[2:])
-		return
 	}
 	rounds := flag.Int("rounds", 3, "A B A B rounds per scenario")
 	warm := flag.Duration("warm", 500*time.Millisecond, "warm-up before measuring")
