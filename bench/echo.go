@@ -67,8 +67,9 @@ var baselineBin, baselineKind string
 var pinned bool
 
 // startServer runs this program's "server" subcommand as a child process.
-// A non-empty profile is where the server writes its CPU profile.
-func startServer(kind string, loops int, profile string) (*server, error) {
+// A non-empty profile is where the server writes its CPU profile; extra are
+// more flags for it.
+func startServer(kind string, loops int, profile string, extra ...string) (*server, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -77,6 +78,7 @@ func startServer(kind string, loops int, profile string) (*server, error) {
 		exe, kind = baselineBin, baselineKind
 	}
 	args := []string{"server", "-kind", kind, "-addr", "127.0.0.1:0", "-loops", strconv.Itoa(loops), "-cpuprofile", profile}
+	args = append(args, extra...)
 	if pinned {
 		args = append(args, "-cpus", "0")
 	}

@@ -29,10 +29,19 @@ import (
 var serverKinds = []string{"overlap", "gnet", "netconn", "overlap-copy"}
 
 // runServer serves kind on addr, prints "listening on ADDR" and runs until
-// SIGINT/SIGTERM.
-func runServer(kind, addr string, loops int) error {
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+// SIGINT/SIGTERM. A non-nil onStop runs when the signal comes, before the
+// server closes anything (the heap profile of -memprofile).
+func runServer(kind, addr string, loops int, onStop func()) error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	stop := make(chan struct{})
+	go func() {
+		<-sig
+		if onStop != nil {
+			onStop()
+		}
+		close(stop)
+	}()
 	switch kind {
 	case "overlap", "overlap-copy":
 		sys := actor.NewSystem()
