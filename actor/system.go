@@ -60,6 +60,7 @@ func NewSystem(opts ...SystemOption) *System {
 			// letter; keep the period short so none outlives a Stop by much.
 			protoactor.WithDeadLetterThrottleInterval(10*time.Millisecond))
 		s.ownsActors = true
+		resizeRegistry(s.Actors.ProcessRegistry, registryBuckets)
 	}
 	s.deadSub = s.Actors.EventStream.Subscribe(s.onEvent)
 	return s
