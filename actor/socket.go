@@ -271,6 +271,6 @@ func (sp *Spawner) start(s *Socket, sys *System, conn Conn, opts Options) *Endpo
 	s.pid = sys.Actors.Root.SpawnPrefix(sp.props, "socket")
 	sp.next = nil
 	sp.mu.Unlock()
-	sys.sockets.Store(s.pid.Id, s)
+	sys.addSocket(s)
 	return (*Endpoint)(s)
 }

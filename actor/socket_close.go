@@ -232,7 +232,7 @@ func (e *Endpoint) Closed(err error) {
 	}
 	stopped := s.stopped.Load()
 	s.mu.Unlock()
-	s.sys.sockets.Delete(s.pid.Id)
+	s.sys.removeSocket(s)
 	if !stopped {
 		s.postUser(&Closed{Socket: s, Err: err})
 	}
@@ -252,7 +252,7 @@ func (e *Endpoint) Closed(err error) {
 // ErrOperationAborted and the connection is closed.
 func (s *Socket) actorStopped(onLoop bool) {
 	s.stopped.Store(true)
-	s.sys.sockets.Delete(s.pid.Id)
+	s.sys.removeSocket(s)
 	if !onLoop {
 		// Off the loop the connection is already closed (or closing, and
 		// Closed will abort what is pending).

@@ -23,8 +23,13 @@ type System struct {
 
 	ownsActors bool
 	stopped    atomic.Bool
-	sockets    sync.Map // PID.Id -> *Socket
 	deadSub    *eventstream.Subscription
+
+	// The open sockets by PID.Id, guarded by mu. A plain map holds one
+	// 24-byte slot per socket (the key shares the PID's string) where a
+	// sync.Map allocated two nodes of ~100 bytes.
+	mu      sync.RWMutex
+	sockets map[string]*Socket
 }
 
 // SystemOption configures NewSystem.
@@ -45,7 +50,7 @@ func WithLogger(l *slog.Logger) SystemOption {
 // or a new one with protoactor's logging silenced. It starts no goroutine of
 // its own.
 func NewSystem(opts ...SystemOption) *System {
-	s := &System{}
+	s := &System{sockets: make(map[string]*Socket)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -108,18 +113,35 @@ func (s *System) Lookup(pid *protoactor.PID) (*Socket, error) {
 	if pid == nil {
 		return nil, ErrNotSock
 	}
-	if v, ok := s.sockets.Load(pid.Id); ok {
-		return v.(*Socket), nil
+	s.mu.RLock()
+	sock := s.sockets[pid.Id]
+	s.mu.RUnlock()
+	if sock == nil {
+		return nil, ErrNotSock
 	}
-	return nil, ErrNotSock
+	return sock, nil
 }
 
 // Sockets reports how many sockets are open on the system: spawned, and
 // not yet closed or stopped.
 func (s *System) Sockets() int {
-	n := 0
-	s.sockets.Range(func(any, any) bool { n++; return true })
-	return n
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.sockets)
+}
+
+// addSocket registers an open socket for Lookup.
+func (s *System) addSocket(sock *Socket) {
+	s.mu.Lock()
+	s.sockets[sock.pid.Id] = sock
+	s.mu.Unlock()
+}
+
+// removeSocket forgets a closed or stopped socket (again is harmless).
+func (s *System) removeSocket(sock *Socket) {
+	s.mu.Lock()
+	delete(s.sockets, sock.pid.Id)
+	s.mu.Unlock()
 }
 
 // Send submits m to the socket at pid from outside any actor: like
