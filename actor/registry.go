@@ -10,10 +10,10 @@ import (
 // 32,768 maps, 2.8 MB before any actor exists; and until there are tens of
 // thousands of actors nearly each one lands in a map of its own, whose first
 // entry costs a map group of 288 bytes: a third of an idle socket's memory
-// at 10,000 connections. 32 buckets keep 1,024 locks, plenty for lookups,
+// at 10,000 connections. 8 buckets keep 256 locks, plenty for lookups,
 // which are rare anyway (a PID caches its process), and fill each map's
 // groups instead.
-const registryBuckets = 32
+const registryBuckets = 8
 
 // resizeRegistry gives pr a SliceMap of buckets buckets holding the entries
 // it has. Nothing else may use the registry meanwhile: NewSystem calls it

@@ -14,7 +14,7 @@ func (s *Socket) PauseRead() error { return s.setWantPause(1) }
 func (s *Socket) ResumeRead() error { return s.setWantPause(0) }
 
 func (s *Socket) setWantPause(v int32) error {
-	if !s.sys.Running() {
+	if !s.cfg.sys.Running() {
 		return ErrNotInitialised
 	}
 	if s.unbound() {
@@ -33,8 +33,8 @@ func (s *Socket) Unreleased() int { return int(s.unreleased.Load()) }
 
 // released is the release hook of Received buffers; any goroutine.
 func (s *Socket) released(n int) {
-	left := s.unreleased.Sub(int64(n))
-	if max := s.hot.maxUnreleasedRead; max > 0 && left <= max/2 && left+int64(n) > max/2 && !s.detached.Load() {
+	left := s.unreleased.Add(-int64(n))
+	if max := s.cfg.maxUnreleasedRead; max > 0 && left <= max/2 && left+int64(n) > max/2 && !s.detached.Load() {
 		_ = s.conn.Post(s.readTask)
 	}
 }
@@ -46,7 +46,7 @@ func (s *Socket) applyReadState() {
 		return
 	}
 	s.userPaused = s.wantPause.Load() == 1
-	if max := s.hot.maxUnreleasedRead; max > 0 {
+	if max := s.cfg.maxUnreleasedRead; max > 0 {
 		u := s.unreleased.Load()
 		switch {
 		case u >= max:
@@ -66,7 +66,7 @@ func (s *Socket) applyReadState() {
 		err = s.conn.ResumeRead()
 	}
 	if err != nil {
-		s.sys.Logger.Warn("overlap: read pause", "socket", s.pid.Id, "pause", pause, "err", err)
+		s.cfg.sys.Logger.Warn("overlap: read pause", "socket", s.pid.Id, "pause", pause, "err", err)
 		return
 	}
 	s.readPaused = pause
