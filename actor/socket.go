@@ -94,7 +94,7 @@ type Socket struct {
 	holding    atomic.Bool               // set until Start: posts only queue
 	unreleased atomic.Int64              // received bytes the handler holds
 	loopTask   func()                    // runLoopTask
-	readTask   func()                    // applies the read pause state on the loop
+	readTask   atomic.Pointer[func()]    // applies the read pause state on the loop; made on first use (readPoster)
 	onReleased func(int)                 // Received buffers' release hook; nil without MaxUnreleasedRead
 	invoker    protoactor.MessageInvoker // protoactor's road for everything but Received
 
@@ -313,7 +313,6 @@ func (sp *Spawner) start(s *Socket, sys *System, conn Conn, opts Options) *Endpo
 	}
 	s.holding.Store(true)
 	s.loopTask = s.runLoopTask
-	s.readTask = s.applyReadState
 	sp.mu.Lock()
 	if sp.cfg == nil || sp.cfg.sys != sys || sp.opts != opts {
 		sp.opts, sp.cfg = opts, newSocketConfig(sys, opts)

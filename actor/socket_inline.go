@@ -434,6 +434,9 @@ func (s *Socket) drainMessages(onLoop bool) (yield bool) {
 			msg := s.sysq[0]
 			s.sysq[0] = nil
 			s.sysq = s.sysq[1:]
+			if len(s.sysq) == 0 {
+				s.sysq = nil // let the array go: an idle socket holds none
+			}
 			s.mu.Unlock()
 			s.sysMsgs.Add(-1)
 			s.invokeSystem(msg, onLoop)

@@ -206,7 +206,7 @@ func (q *msgQueue) push(m any) {
 	if int(q.size) == len(q.buf) {
 		n := 2 * len(q.buf)
 		if n == 0 {
-			n = 2 // most sockets queue a message or two at a time; idle ones keep this
+			n = 1 // an idle socket keeps this, from its Connected
 		}
 		nb := make([]any, n)
 		for i := 0; i < int(q.size); i++ {

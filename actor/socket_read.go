@@ -24,7 +24,18 @@ func (s *Socket) setWantPause(v int32) error {
 	if s.detached.Load() {
 		return ErrNotSock
 	}
-	return s.conn.Post(s.readTask)
+	return s.conn.Post(s.readPoster())
+}
+
+// readPoster returns the loop task that applies the read state, making it
+// on first use: most sockets never pause.
+func (s *Socket) readPoster() func() {
+	if p := s.readTask.Load(); p != nil {
+		return *p
+	}
+	fn := s.applyReadState
+	s.readTask.CompareAndSwap(nil, &fn)
+	return *s.readTask.Load()
 }
 
 // Unreleased reports the received bytes the handler holds and has not
@@ -35,7 +46,7 @@ func (s *Socket) Unreleased() int { return int(s.unreleased.Load()) }
 func (s *Socket) released(n int) {
 	left := s.unreleased.Add(-int64(n))
 	if max := s.cfg.maxUnreleasedRead; max > 0 && left <= max/2 && left+int64(n) > max/2 && !s.detached.Load() {
-		_ = s.conn.Post(s.readTask)
+		_ = s.conn.Post(s.readPoster())
 	}
 }
 
