@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -47,5 +48,49 @@ func TestNewSystemResizesRegistry(t *testing.T) {
 	NewSystem(WithActorSystem(own)).Stop()
 	if got := len(own.ProcessRegistry.LocalPIDs.LocalPIDs); got != n {
 		t.Fatalf("the caller's registry went from %d buckets to %d", n, got)
+	}
+}
+
+// The socket is its own Process in the registry: Lookup finds it by PID
+// while it is open; and a PID that resolved to it before its actor stopped
+// (a PID caches its Process) sends to the dead-letter process afterwards,
+// as a fresh lookup would: a Watch then gets Terminated at once.
+func TestSocketIsItsOwnProcess(t *testing.T) {
+	h := newHarness(t, ConnInfo{}, Options{}, nil)
+	pid := h.sock.PID()
+	if p, _ := h.sys.Actors.ProcessRegistry.GetLocal(pid.Id); p != protoactor.Process((*socketProcess)(h.sock)) {
+		t.Fatalf("the registry holds %T for the socket's PID", p)
+	}
+	if got, err := h.sys.Lookup(protoactor.NewPID(pid.Address, pid.Id)); got != h.sock || err != nil {
+		t.Fatalf("Lookup of an open socket: (%p, %v), want (%p, nil)", got, err, h.sock)
+	}
+	if n := h.sys.Sockets(); n != 1 {
+		t.Fatalf("Sockets() = %d, want 1", n)
+	}
+	h.sys.Actors.Root.Stop(pid) // resolves pid: it caches the socket
+	h.h.waitFor(t, "Stopped", func(m any) bool { _, ok := m.(*protoactor.Stopped); return ok })
+	if _, err := h.sys.Lookup(pid); !errors.Is(err, ErrNotSock) {
+		t.Errorf("Lookup after stop: %v, want ErrNotSock", err)
+	}
+	if n := h.sys.Sockets(); n != 0 {
+		t.Errorf("Sockets() after stop = %d, want 0", n)
+	}
+	terminated := make(chan *protoactor.PID, 1)
+	watcher := h.sys.Actors.Root.Spawn(protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+		switch m := ctx.Message().(type) {
+		case *protoactor.Started:
+			ctx.Watch(pid)
+		case *protoactor.Terminated:
+			terminated <- m.Who
+		}
+	}))
+	defer h.sys.Actors.Root.Stop(watcher)
+	select {
+	case who := <-terminated:
+		if who.Id != pid.Id {
+			t.Errorf("Terminated for %s, want %s", who.Id, pid.Id)
+		}
+	case <-time.After(testDeadline):
+		t.Fatal("watching the stopped socket: no Terminated")
 	}
 }

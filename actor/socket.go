@@ -325,6 +325,9 @@ func (sp *Spawner) start(s *Socket, sys *System, conn Conn, opts Options) *Endpo
 	s.pid = sys.Actors.Root.SpawnPrefix(sp.props, "socket")
 	sp.next = nil
 	sp.mu.Unlock()
-	sys.addSocket(s)
+	// The socket is its own Process in the registry: System.Lookup finds it
+	// there, and protoactor's ActorProcess (the one it registered) goes.
+	// Nobody has the PID yet, so nobody has resolved it to that one.
+	sys.Actors.ProcessRegistry.LocalPIDs.GetBucket(s.pid.Id).Set(s.pid.Id, (*socketProcess)(s))
 	return (*Endpoint)(s)
 }

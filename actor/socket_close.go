@@ -238,7 +238,6 @@ func (e *Endpoint) Closed(err error) {
 	}
 	stopped := s.stopped.Load()
 	s.mu.Unlock()
-	s.cfg.sys.removeSocket(s)
 	if !stopped {
 		s.postUser(&Closed{Socket: s, Err: err})
 	}
@@ -258,7 +257,6 @@ func (e *Endpoint) Closed(err error) {
 // ErrOperationAborted and the connection is closed.
 func (s *Socket) actorStopped(onLoop bool) {
 	s.stopped.Store(true)
-	s.cfg.sys.removeSocket(s)
 	if !onLoop {
 		// Off the loop the connection is already closed (or closing, and
 		// Closed will abort what is pending).

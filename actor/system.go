@@ -3,7 +3,6 @@ package actor
 import (
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
@@ -24,12 +23,8 @@ type System struct {
 	ownsActors bool
 	stopped    atomic.Bool
 	deadSub    *eventstream.Subscription
-
-	// The open sockets by PID.Id, guarded by mu. A plain map holds one
-	// 24-byte slot per socket (the key shares the PID's string) where a
-	// sync.Map allocated two nodes of ~100 bytes.
-	mu      sync.RWMutex
-	sockets map[string]*Socket
+	// The open sockets are found through the actor system's process
+	// registry, where each is its own Process (see socketProcess).
 }
 
 // SystemOption configures NewSystem.
@@ -50,7 +45,7 @@ func WithLogger(l *slog.Logger) SystemOption {
 // or a new one with protoactor's logging silenced. It starts no goroutine of
 // its own.
 func NewSystem(opts ...SystemOption) *System {
-	s := &System{sockets: make(map[string]*Socket)}
+	s := &System{}
 	for _, o := range opts {
 		o(s)
 	}
@@ -113,35 +108,26 @@ func (s *System) Lookup(pid *protoactor.PID) (*Socket, error) {
 	if pid == nil {
 		return nil, ErrNotSock
 	}
-	s.mu.RLock()
-	sock := s.sockets[pid.Id]
-	s.mu.RUnlock()
-	if sock == nil {
-		return nil, ErrNotSock
+	p, _ := s.Actors.ProcessRegistry.GetLocal(pid.Id)
+	if sock, ok := p.(*socketProcess); ok && (*Socket)(sock).open(s) {
+		return (*Socket)(sock), nil
 	}
-	return sock, nil
+	return nil, ErrNotSock
 }
 
 // Sockets reports how many sockets are open on the system: spawned, and
-// not yet closed or stopped.
+// not yet closed or stopped. It walks the actor system's registry: a
+// diagnostic, not for a hot path.
 func (s *System) Sockets() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.sockets)
-}
-
-// addSocket registers an open socket for Lookup.
-func (s *System) addSocket(sock *Socket) {
-	s.mu.Lock()
-	s.sockets[sock.pid.Id] = sock
-	s.mu.Unlock()
-}
-
-// removeSocket forgets a closed or stopped socket (again is harmless).
-func (s *System) removeSocket(sock *Socket) {
-	s.mu.Lock()
-	delete(s.sockets, sock.pid.Id)
-	s.mu.Unlock()
+	n := 0
+	for _, m := range s.Actors.ProcessRegistry.LocalPIDs.LocalPIDs {
+		m.IterCb(func(_ string, p any) {
+			if sock, ok := p.(*socketProcess); ok && (*Socket)(sock).open(s) {
+				n++
+			}
+		})
+	}
+	return n
 }
 
 // Send submits m to the socket at pid from outside any actor: like
