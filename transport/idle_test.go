@@ -11,15 +11,15 @@ import (
 )
 
 // idleHeapBound is the most heap an idle echo connection may hold, gnet's
-// own share (about 360 bytes) and protoactor's (PID, context, process and
-// registry slot, about 300) included. It measured 1,451 bytes when written,
+// own share (about 360 bytes) and protoactor's (PID, context and registry
+// slot, about 270) included. It measured 1,375 bytes when written,
 // steady to a few bytes across runs and under -race; the margin is less
 // than one size-class step of the socket's 640-byte object, so that step,
 // a goroutine per connection or a new per-socket allocation fails it. The
 // bench's idle scenario (go run ./bench -scenarios i) asks for at most
 // 1.5 KB of RSS per connection at 10,000 connections: the heap plus the
 // collector's headroom.
-const idleHeapBound = 1550
+const idleHeapBound = 1475
 
 // An idle connection holds no goroutine and a bounded amount of heap. The
 // peers are raw sockets, so that the heap measured is the server's.
