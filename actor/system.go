@@ -31,7 +31,10 @@ type System struct {
 type SystemOption func(*System)
 
 // WithActorSystem makes overlap use an actor system the caller already runs.
-// Stopping the System then leaves the actor system running.
+// Stopping the System then leaves the actor system running. Its process
+// registry is left as protoactor made it: 32,768 maps, in which, below some
+// tens of thousands of actors, each socket costs about 250 bytes more than
+// in the registry NewSystem sizes for sockets (see registryBuckets).
 func WithActorSystem(as *protoactor.ActorSystem) SystemOption {
 	return func(s *System) { s.Actors = as }
 }
@@ -42,8 +45,8 @@ func WithLogger(l *slog.Logger) SystemOption {
 }
 
 // NewSystem starts overlap on an actor system: the caller's (WithActorSystem)
-// or a new one with protoactor's logging silenced. It starts no goroutine of
-// its own.
+// or a new one with protoactor's logging silenced and a process registry of
+// fewer, fuller maps. It starts no goroutine of its own.
 func NewSystem(opts ...SystemOption) *System {
 	s := &System{}
 	for _, o := range opts {
