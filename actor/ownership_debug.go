@@ -33,7 +33,7 @@ type ownRecord struct {
 // once the segments are captured).
 func fingerprint(s *Socket, op *sendOp) {
 	segs := op.segs()
-	r := &ownRecord{sys: s.sys, sock: s, sums: make([]uint64, len(segs))}
+	r := &ownRecord{sys: s.cfg.sys, sock: s, sums: make([]uint64, len(segs))}
 	for i, b := range segs {
 		r.sums[i] = maphash.Bytes(ownSeed, b)
 	}

@@ -1,13 +1,14 @@
 package actor
 
 import (
+	"math"
 	"net"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
-	"go.uber.org/atomic"
 
 	"github.com/overlapio/overlap/wsabuf"
 )
@@ -29,6 +30,12 @@ import (
 type Socket struct {
 	// The fields one echoed message touches come first, so that a socket
 	// whose lines went cold while the kernel ran costs few cache misses.
+	// Idle connections are many: every field here is paid for by each one,
+	// so what only some sockets use lives elsewhere (socketConfig, made
+	// once per listener; writerCold, made when first needed). The socket
+	// and its transport's connection are one object (NewSocketWith): with
+	// gnet's, 632 bytes plus the allocator's 8-byte header, just inside
+	// the 640-byte size class. TestIdleSocketMemory in transport guards it.
 
 	// Scheduling: which goroutine processes the mailbox. See socket_mailbox.go.
 	status     atomic.Int32 // mbIdle or mbRunning
@@ -52,70 +59,107 @@ type Socket struct {
 	waitWritable bool
 	unwritable   bool
 	recvBusy     bool // recv is in use
+	directDone   bool // direct holds the outcome
+	shut         bool // guarded by mu (with the group below; here it fills padding): Shutdown requested, new sends fail with ErrShutdown
 	head         int
 	act          []sendOp // taken from in; act[head:] are unfinished
 	wv           [][]byte
 	streamPos    int64                      // bytes written to the connection so far
-	acks         []sendOp                   // written sends whose completion waits for MsgConfirm acks
 	direct       directResult               // outcome of SendFrom's immediate write
 	recv         Received                   // the Received of the common case, one at a time
 	receiver     protoactor.Context         // the actor's context, for Received's short road; nil: always InvokeUserMessage
 	env          protoactor.MessageEnvelope // the envelope of Received's short road
 	lent         *wsabuf.Buf                // the lent Received.Data of the inline run, if any
 
-	// Immutable after NewSocket. hot holds the values of opts and info the
-	// send path reads.
-	sys  *System
+	// Immutable after NewSocket. hot holds the connection's values the
+	// send path reads; cfg is shared by the sockets of one Spawner and
+	// System.
 	conn Conn
 	pid  *protoactor.PID
-	hot  hotOptions
+	cfg  *socketConfig
+	hot  hotInfo
 
 	// Guarded by mu.
 	mu      sync.Mutex
 	in      []sendOp // submitted, not yet taken by the writer
 	refused *Error   // non-nil: new sends fail with it (closing or closed)
-	shut    bool     // Shutdown requested: new sends fail with ErrShutdown
 	sysq    []any
 	userq   msgQueue
 	linger  *time.Timer // the graceful close's bound, set with the close operation
 
 	// Cold.
-	info       ConnInfo
-	opts       Options
-	loopTask   func()
-	readTask   func()                    // applies the read pause state on the loop
-	onReleased func(int)                 // Received buffers' release hook
 	wantPause  atomic.Int32              // 1: the handler asked to pause, 0: resume
 	blocking   atomic.Bool               // a blocking send is running
 	ticket     atomic.Bool               // a loop task is queued and unclaimed
 	holding    atomic.Bool               // set until Start: posts only queue
-	invoker    protoactor.MessageInvoker // protoactor's road for everything but Received
 	unreleased atomic.Int64              // received bytes the handler holds
+	loopTask   func()                    // runLoopTask
+	readTask   atomic.Pointer[func()]    // applies the read pause state on the loop; made on first use (readPoster)
+	onReleased func(int)                 // Received buffers' release hook; nil without MaxUnreleasedRead
+	invoker    protoactor.MessageInvoker // protoactor's road for everything but Received
 
 	// Owned by the writer, cold.
-	spare      []sendOp
-	recvFree   []*Received // recycled Received messages beyond recv
-	userPaused bool        // the handler asked to pause reading
-	autoPaused bool        // unreleased received bytes reached MaxUnreleasedRead
-	readPaused bool        // reading is paused in the transport
+	userPaused bool // the handler asked to pause reading
+	autoPaused bool // unreleased received bytes reached MaxUnreleasedRead
+	readPaused bool // reading is paused in the transport
 	ackArmed   bool
-	ackTimer   *time.Timer
-	ackTask    func()
-	closeErr   error
+	spare      []sendOp
+	cold       *writerCold // nil until first needed
 }
 
-// hotOptions are the Options and ConnInfo values the send path reads, kept
-// with the socket's hot fields.
-type hotOptions struct {
+// writerCold is the writer's state that few sockets need: made on first
+// use (Socket.coldState), so that idle connections do without it.
+type writerCold struct {
+	acks     []sendOp    // written sends whose completion waits for MsgConfirm acks
+	ackTimer *time.Timer // polls the acknowledgements while acks has MsgConfirm sends
+	recvFree []*Received // recycled Received messages beyond recv
+	closeErr error       // what sends meeting the closed connection complete with
+}
+
+// coldState returns the writer's cold state, making it if need be. Writer
+// only.
+func (s *Socket) coldState() *writerCold {
+	if s.cold == nil {
+		s.cold = new(writerCold)
+	}
+	return s.cold
+}
+
+// acksPending reports whether written sends wait for acknowledgements (or
+// behind one that does). Writer only.
+func (s *Socket) acksPending() bool { return s.cold != nil && len(s.cold.acks) > 0 }
+
+// hotInfo are the connection's values (from its ConnInfo) the send path
+// reads, kept with the socket's hot fields.
+type hotInfo struct {
 	datagram, connected bool
-	maxMsgSize          int
-	maxPendingSends     int64
-	maxPendingBytes     int64
-	highWatermark       int
-	lowWatermark        int
-	maxUnreleasedRead   int64
-	throughput          int
-	plainReceive        bool // see Socket.invokeUser
+	plainReceive        bool  // see Socket.invokeUser
+	maxMsgSize          int32 // largest datagram; 0 for streams
+}
+
+// socketConfig is what the sockets of one Spawner and Options share,
+// read-only: the options with their defaults, and the limits the send path
+// compares, in the types it compares them in. One copy per listener rather
+// than per connection: less memory for each, and lines that stay in cache.
+type socketConfig struct {
+	sys               *System
+	opts              Options
+	maxPendingSends   int64
+	maxPendingBytes   int64
+	maxUnreleasedRead int64
+	highWatermark     int
+	lowWatermark      int
+	throughput        int
+}
+
+func newSocketConfig(sys *System, opts Options) *socketConfig {
+	o := opts.withDefaults()
+	return &socketConfig{
+		sys: sys, opts: o,
+		maxPendingSends: int64(o.MaxPendingSends), maxPendingBytes: int64(o.MaxPendingBytes),
+		maxUnreleasedRead: int64(o.MaxUnreleasedRead),
+		highWatermark:     o.HighWatermark, lowWatermark: o.LowWatermark, throughput: o.Throughput,
+	}
 }
 
 const (
@@ -128,22 +172,28 @@ const (
 func (s *Socket) PID() *protoactor.PID { return s.pid }
 
 // LocalAddr returns the socket's local address.
-func (s *Socket) LocalAddr() net.Addr { return s.info.LocalAddr }
+func (s *Socket) LocalAddr() net.Addr { return s.Info().LocalAddr }
 
 // RemoteAddr returns the peer's address, nil for an unconnected datagram
 // socket.
-func (s *Socket) RemoteAddr() net.Addr { return s.info.RemoteAddr }
+func (s *Socket) RemoteAddr() net.Addr { return s.Info().RemoteAddr }
 
-// Info describes the underlying connection.
-func (s *Socket) Info() ConnInfo { return s.info }
+// Info describes the underlying connection; the zero ConnInfo for a zero
+// Socket. (The socket keeps no copy: the connection's is immutable.)
+func (s *Socket) Info() ConnInfo {
+	if s == nil || s.conn == nil {
+		return ConnInfo{}
+	}
+	return s.conn.Info()
+}
 
 // MaxMsgSize reports the largest datagram a send may carry (the
 // SO_MAX_MSG_SIZE query); 0 for stream sockets, which have no limit.
 func (s *Socket) MaxMsgSize() int {
-	if !s.info.Datagram {
+	if !s.hot.datagram {
 		return 0
 	}
-	return s.info.MaxMsgSize
+	return int(s.hot.maxMsgSize)
 }
 
 // Pending reports the sends and bytes queued on the socket and not yet
@@ -171,9 +221,11 @@ func NewSocket(sys *System, conn Conn, props *protoactor.Props, opts Options) (*
 // and one Props that stays in cache for all of them.
 type Spawner struct {
 	props *protoactor.Props
-	plain bool       // props has no receiver middleware (see plainProps)
-	mu    sync.Mutex // held across a spawn
-	next  *Socket    // guarded by mu: the socket whose actor is being spawned
+	plain bool          // props has no receiver middleware (see plainProps)
+	mu    sync.Mutex    // held across a spawn
+	next  *Socket       // guarded by mu: the socket whose actor is being spawned
+	opts  Options       // guarded by mu: the Options cfg was made from
+	cfg   *socketConfig // guarded by mu: the last sockets' shared config
 }
 
 // NewSpawner prepares props (left unchanged) for spawning socket actors. A
@@ -251,26 +303,31 @@ func (sp *Spawner) check(sys *System) error {
 
 // start initialises the new socket s for conn and spawns its actor.
 func (sp *Spawner) start(s *Socket, sys *System, conn Conn, opts Options) *Endpoint {
-	s.sys, s.conn, s.info, s.opts = sys, conn, conn.Info(), opts.withDefaults()
-	s.hot = hotOptions{
-		datagram: s.info.Datagram, connected: s.info.Connected, maxMsgSize: s.info.MaxMsgSize,
-		maxPendingSends: int64(s.opts.MaxPendingSends), maxPendingBytes: int64(s.opts.MaxPendingBytes),
-		highWatermark: s.opts.HighWatermark, lowWatermark: s.opts.LowWatermark,
-		maxUnreleasedRead: int64(s.opts.MaxUnreleasedRead), throughput: s.opts.Throughput,
+	info := conn.Info()
+	s.conn = conn
+	s.hot = hotInfo{
+		datagram: info.Datagram, connected: info.Connected, maxMsgSize: int32(min(info.MaxMsgSize, math.MaxInt32)),
 		// Received may skip InvokeUserMessage only where that skips nothing
 		// the user set up: receiver middleware and actor metrics.
 		plainReceive: sp.plain && sys.Actors.Config.MetricsProvider == nil,
 	}
 	s.holding.Store(true)
 	s.loopTask = s.runLoopTask
-	s.readTask = s.applyReadState
-	s.onReleased = s.released
-	s.ackTask = s.checkAcks
 	sp.mu.Lock()
+	if sp.cfg == nil || sp.cfg.sys != sys || sp.opts != opts {
+		sp.opts, sp.cfg = opts, newSocketConfig(sys, opts)
+	}
+	s.cfg = sp.cfg
+	if s.cfg.maxUnreleasedRead > 0 {
+		s.onReleased = s.released
+	}
 	sp.next = s
 	s.pid = sys.Actors.Root.SpawnPrefix(sp.props, "socket")
 	sp.next = nil
 	sp.mu.Unlock()
-	sys.sockets.Store(s.pid.Id, s)
+	// The socket is its own Process in the registry: System.Lookup finds it
+	// there, and protoactor's ActorProcess (the one it registered) goes.
+	// Nobody has the PID yet, so nobody has resolved it to that one.
+	sys.Actors.ProcessRegistry.LocalPIDs.GetBucket(s.pid.Id).Set(s.pid.Id, (*socketProcess)(s))
 	return (*Endpoint)(s)
 }

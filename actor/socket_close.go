@@ -9,7 +9,7 @@ import (
 // sent. Datagram sockets are not half-closed, but refuse later sends the same
 // way.
 func (s *Socket) Shutdown() error {
-	if !s.sys.Running() {
+	if !s.cfg.sys.Running() {
 		return ErrNotInitialised
 	}
 	return s.enqueueControl(sendOp{kind: opShutdown}, nil)
@@ -21,12 +21,12 @@ func (s *Socket) Shutdown() error {
 // cannot be written within the Linger time (a peer that stopped reading),
 // the rest complete with ErrOperationAborted and the connection is reset.
 func (s *Socket) Close() error {
-	if !s.sys.Running() {
+	if !s.cfg.sys.Running() {
 		return ErrNotInitialised
 	}
 	// The timer is the linger bound. It is stored with the close operation,
 	// under the same lock, so the loop's Closed always finds and stops it.
-	t := time.AfterFunc(s.opts.Linger, func() { _ = s.conn.Post(s.lingerExpired) })
+	t := time.AfterFunc(s.cfg.opts.Linger, func() { _ = s.conn.Post(s.lingerExpired) })
 	err := s.enqueueControlWith(sendOp{kind: opClose}, ErrNotSock, t)
 	if err != nil {
 		t.Stop()
@@ -38,7 +38,7 @@ func (s *Socket) Close() error {
 // with ErrOperationAborted and the bytes they did send, unsent bytes are
 // discarded and the connection is reset.
 func (s *Socket) Abort() error {
-	if !s.sys.Running() {
+	if !s.cfg.sys.Running() {
 		return ErrNotInitialised
 	}
 	return s.enqueueControl(sendOp{kind: opAbort}, ErrNotSock)
@@ -70,7 +70,7 @@ func (s *Socket) controlUnbound(op sendOp, linger *time.Timer) {
 // SIO_FLUSH ioctl): they complete with ErrOperationAborted and 0 bytes. A
 // send already partly written goes on, so the stream stays whole.
 func (s *Socket) Flush() error {
-	if !s.sys.Running() {
+	if !s.cfg.sys.Running() {
 		return ErrNotInitialised
 	}
 	return s.enqueueControl(sendOp{kind: opFlush}, nil)
@@ -117,14 +117,18 @@ func (s *Socket) cancel(ov *Overlapped, cause error) {
 	}
 	// Written whole and waiting for an acknowledgement (MsgConfirm), or
 	// behind one: it completes now with the cause; its bytes are sent.
-	for i := range s.acks {
-		if s.acks[i].ov != ov {
+	c := s.cold
+	if c == nil {
+		return
+	}
+	for i := range c.acks {
+		if c.acks[i].ov != ov {
 			continue
 		}
-		s.completeOp(&s.acks[i], s.acks[i].size, cause)
-		copy(s.acks[i:], s.acks[i+1:])
-		s.acks[len(s.acks)-1].clear()
-		s.acks = s.acks[:len(s.acks)-1]
+		s.completeOp(&c.acks[i], c.acks[i].size, cause)
+		copy(c.acks[i:], c.acks[i+1:])
+		c.acks[len(c.acks)-1].clear()
+		c.acks = c.acks[:len(c.acks)-1]
 		return
 	}
 	// Already completed (or never queued): nothing to withdraw.
@@ -154,7 +158,7 @@ func (s *Socket) closeConn(abort bool) {
 		return
 	}
 	if err := s.conn.Close(abort); err != nil {
-		s.sys.Logger.Debug("overlap: close", "socket", s.pid.Id, "err", err)
+		s.cfg.sys.Logger.Debug("overlap: close", "socket", s.pid.Id, "err", err)
 	}
 }
 
@@ -174,18 +178,20 @@ func (s *Socket) abortAll(err error, refuse *Error) {
 	s.sends.Store(0)
 	s.ctrls.Store(0)
 	s.mu.Unlock()
-	for i := range s.acks {
-		a := &s.acks[i]
-		if a.flags&MsgConfirm != 0 {
-			s.completeOp(a, a.size, err) // written, never confirmed
-		} else {
-			s.completeOp(a, a.size, nil) // written; it only waited its turn
+	if c := s.cold; c != nil {
+		for i := range c.acks {
+			a := &c.acks[i]
+			if a.flags&MsgConfirm != 0 {
+				s.completeOp(a, a.size, err) // written, never confirmed
+			} else {
+				s.completeOp(a, a.size, nil) // written; it only waited its turn
+			}
+			a.clear()
 		}
-		a.clear()
-	}
-	s.acks = s.acks[:0]
-	if s.ackTimer != nil {
-		s.ackTimer.Stop()
+		c.acks = c.acks[:0]
+		if c.ackTimer != nil {
+			c.ackTimer.Stop()
+		}
 	}
 	for i := s.head; i < len(s.act); i++ {
 		op := &s.act[i]
@@ -206,8 +212,8 @@ func (s *Socket) abortAll(err error, refuse *Error) {
 
 // closedErr is what a send that meets a closed connection completes with.
 func (s *Socket) closedErr() error {
-	if s.closeErr != nil {
-		return s.closeErr
+	if s.cold != nil && s.cold.closeErr != nil {
+		return s.cold.closeErr
 	}
 	return ErrOperationAborted
 }
@@ -224,7 +230,7 @@ func (e *Endpoint) Closed(err error) {
 	if err != nil {
 		kind = wrapOS("wsasend", err)
 	}
-	s.closeErr = kind
+	s.coldState().closeErr = kind
 	s.abortAll(kind, ErrNotSock)
 	s.mu.Lock()
 	if s.linger != nil {
@@ -232,7 +238,6 @@ func (e *Endpoint) Closed(err error) {
 	}
 	stopped := s.stopped.Load()
 	s.mu.Unlock()
-	s.sys.sockets.Delete(s.pid.Id)
 	if !stopped {
 		s.postUser(&Closed{Socket: s, Err: err})
 	}
@@ -252,7 +257,6 @@ func (e *Endpoint) Closed(err error) {
 // ErrOperationAborted and the connection is closed.
 func (s *Socket) actorStopped(onLoop bool) {
 	s.stopped.Store(true)
-	s.sys.sockets.Delete(s.pid.Id)
 	if !onLoop {
 		// Off the loop the connection is already closed (or closing, and
 		// Closed will abort what is pending).

@@ -80,7 +80,7 @@ func (s *Socket) writeQueued() {
 				s.fail(wrapOS("shutdown", err))
 			}
 		case opClose:
-			if len(s.acks) > 0 {
+			if s.acksPending() {
 				return // close once the confirmed sends are acknowledged
 			}
 			s.head++
@@ -209,7 +209,7 @@ func (s *Socket) writeDatagram() bool {
 		return false
 	}
 	var err error
-	if s.hot.maxMsgSize > 0 && total > s.hot.maxMsgSize {
+	if s.hot.maxMsgSize > 0 && total > int(s.hot.maxMsgSize) {
 		err = ErrMsgSize
 	} else {
 		wv := s.wv[:0]
@@ -300,24 +300,29 @@ func (s *Socket) armAckPoll() {
 		return
 	}
 	s.ackArmed = true
-	if s.ackTimer == nil {
-		s.ackTimer = time.AfterFunc(ackPollInterval, func() {
-			if s.conn.Post(s.ackTask) != nil {
-				s.sys.Logger.Debug("overlap: ack poll after the loop stopped", "socket", s.pid.Id)
+	c := s.coldState()
+	if c.ackTimer == nil {
+		// Made on first use: only sockets that send with MsgConfirm pay
+		// for the timer and its task.
+		task := s.checkAcks
+		c.ackTimer = time.AfterFunc(ackPollInterval, func() {
+			if s.conn.Post(task) != nil {
+				s.cfg.sys.Logger.Debug("overlap: ack poll after the loop stopped", "socket", s.pid.Id)
 			}
 		})
 		return
 	}
-	s.ackTimer.Reset(ackPollInterval)
+	c.ackTimer.Reset(ackPollInterval)
 }
 
 // checkAcks completes, in order, the sends whose bytes the peer has
 // acknowledged. Loop only.
 func (s *Socket) checkAcks() {
 	s.ackArmed = false
-	if s.closedOnce.Load() || len(s.acks) == 0 {
+	if s.closedOnce.Load() || !s.acksPending() {
 		return
 	}
+	c := s.cold
 	outq, err := s.conn.Unacked()
 	if err != nil {
 		s.fail(wrapOS("wsasend", err))
@@ -325,18 +330,18 @@ func (s *Socket) checkAcks() {
 	}
 	acked := s.streamPos - int64(outq)
 	i := 0
-	for ; i < len(s.acks); i++ {
-		a := &s.acks[i]
+	for ; i < len(c.acks); i++ {
+		a := &c.acks[i]
 		if a.flags&MsgConfirm != 0 && a.end > acked {
 			break
 		}
 		s.completeOp(a, a.size, nil)
 	}
-	rest := copy(s.acks, s.acks[i:])
-	for j := rest; j < len(s.acks); j++ {
-		s.acks[j].clear()
+	rest := copy(c.acks, c.acks[i:])
+	for j := rest; j < len(c.acks); j++ {
+		c.acks[j].clear()
 	}
-	s.acks = s.acks[:rest]
+	c.acks = c.acks[:rest]
 	if rest > 0 {
 		s.armAckPoll()
 	}
@@ -366,8 +371,8 @@ func (s *Socket) awaitWritable() {
 }
 
 func (s *Socket) notify(msg any) {
-	if to := s.opts.WatermarkTo; to != nil && !to.Equal(s.pid) {
-		s.sys.Actors.Root.Send(to, msg)
+	if to := s.cfg.opts.WatermarkTo; to != nil && !to.Equal(s.pid) {
+		s.cfg.sys.Actors.Root.Send(to, msg)
 		return
 	}
 	if !s.stopped.Load() {

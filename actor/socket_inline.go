@@ -50,7 +50,7 @@ func (e *Endpoint) Received(data *wsabuf.Buf, from net.Addr) {
 		s.schedule()
 		return
 	}
-	if max := s.hot.maxUnreleasedRead; max > 0 {
+	if max := s.cfg.maxUnreleasedRead; max > 0 {
 		data.OnRelease(s.onReleased)
 		if s.unreleased.Add(int64(data.Len())) >= max && !s.autoPaused {
 			s.applyReadState()
@@ -60,9 +60,10 @@ func (e *Endpoint) Received(data *wsabuf.Buf, from net.Addr) {
 	switch {
 	case !s.recvBusy:
 		r, s.recvBusy = &s.recv, true
-	case len(s.recvFree) > 0:
-		r = s.recvFree[len(s.recvFree)-1]
-		s.recvFree = s.recvFree[:len(s.recvFree)-1]
+	case s.cold != nil && len(s.cold.recvFree) > 0:
+		c := s.cold
+		r = c.recvFree[len(c.recvFree)-1]
+		c.recvFree = c.recvFree[:len(c.recvFree)-1]
 	default:
 		r = new(Received)
 	}
@@ -102,13 +103,14 @@ func (s *Socket) deliver(msg any) {
 			if m == &s.recv {
 				s.recvBusy = false
 			} else {
-				s.recvFree = append(s.recvFree, m)
+				c := s.coldState()
+				c.recvFree = append(c.recvFree, m)
 			}
 		}
 	case *Closed:
 		if m.Socket == s {
 			// The handler has seen the end of the connection: stop the actor.
-			s.sys.Actors.Root.Stop(s.pid)
+			s.cfg.sys.Actors.Root.Stop(s.pid)
 		}
 	}
 }
@@ -151,7 +153,7 @@ func (s *Socket) SendFrom(ctx protoactor.Context, m *Send) (int, error) {
 
 // validate checks a send against the socket before anything is queued.
 func (s *Socket) validate(m *Send) error {
-	if !s.sys.Running() {
+	if !s.cfg.sys.Running() {
 		return ErrNotInitialised
 	}
 	if m.Flags&^knownFlags != 0 {
@@ -164,7 +166,7 @@ func (s *Socket) validate(m *Send) error {
 		if !s.hot.connected {
 			return ErrNotConn
 		}
-		if m.Flags&MsgPartial == 0 && s.hot.maxMsgSize > 0 && m.Buffers.Len() > s.hot.maxMsgSize {
+		if m.Flags&MsgPartial == 0 && s.hot.maxMsgSize > 0 && m.Buffers.Len() > int(s.hot.maxMsgSize) {
 			return ErrMsgSize
 		}
 	} else if m.Flags&MsgPartial != 0 {
@@ -183,7 +185,7 @@ func (s *Socket) accept(op *sendOp, m *Send, replyTo *protoactor.PID) error {
 	if m == nil {
 		return ErrInvalid // no send: nothing to complete
 	}
-	if s == nil || s.sys == nil {
+	if s == nil || s.cfg == nil {
 		// Not a socket the system made (nil, or a zero Socket): there is
 		// no system to send a Completion through, but the Overlapped and
 		// the Hold are still settled, once.
@@ -200,7 +202,7 @@ func (s *Socket) accept(op *sendOp, m *Send, replyTo *protoactor.PID) error {
 		err = s.validate(m)
 	}
 	if err != nil {
-		s.sys.complete(s.pid, op, 0, err)
+		s.cfg.sys.complete(s.pid, op, 0, err)
 		return err
 	}
 	op.setBuffers(m.Buffers)
@@ -238,7 +240,7 @@ func (s *Socket) admit(size int) error {
 		return ErrShutdown
 	}
 	ps, pb := unpackPending(s.pending.Load())
-	if int64(ps) >= s.hot.maxPendingSends || pb > 0 && int64(pb+size) > s.hot.maxPendingBytes {
+	if int64(ps) >= s.cfg.maxPendingSends || pb > 0 && int64(pb+size) > s.cfg.maxPendingBytes {
 		return ErrWouldBlock
 	}
 	s.pending.Add(packPending(size))
@@ -258,19 +260,19 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 	if err == nil && !direct {
 		s.keepLent(&op)
 		s.in = append(s.in, op)
-		s.sends.Inc()
+		s.sends.Add(1)
 	}
 	s.mu.Unlock()
 	switch {
 	case err != nil:
-		s.sys.complete(s.pid, &op, 0, err)
+		s.cfg.sys.complete(s.pid, &op, 0, err)
 		return 0, err
 	case !direct:
 		return 0, ErrIOPending // flushed when the handler returns
 	}
 	// Nothing is ahead of this send: write it now, and queue what is left.
 	// SendFrom is synchronous, so one result slot per socket serves it.
-	s.direct = directResult{}
+	s.direct, s.directDone = directResult{}, false
 	op.direct = true
 	if s.hot.datagram || op.flags != 0 {
 		s.keepLent(&op)
@@ -296,7 +298,7 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 		if werr == nil && n == op.size {
 			s.sendNowWritten(&op, n)
 			s.written(&op)
-			if !s.direct.done {
+			if !s.directDone {
 				return 0, ErrIOPending // behind a send awaiting acknowledgement
 			}
 			return s.direct.n, s.direct.err
@@ -310,7 +312,7 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 			s.writeQueued()
 		}
 	}
-	if !s.direct.done {
+	if !s.directDone {
 		s.act[len(s.act)-1].direct = false // left queued: it completes later
 		return 0, ErrIOPending
 	}
@@ -349,12 +351,13 @@ func (s *Socket) writev(wv [][]byte) (int, error) {
 // written completes a send the kernel has taken whole, unless it waits for
 // the peer's acknowledgement (MsgConfirm) or behind one that does.
 func (s *Socket) written(op *sendOp) {
-	if op.flags&MsgConfirm == 0 && len(s.acks) == 0 {
+	if op.flags&MsgConfirm == 0 && !s.acksPending() {
 		s.completeOp(op, op.size, nil)
 		return
 	}
-	s.acks = append(s.acks, *op)
-	s.acks[len(s.acks)-1].direct = false // SendFrom reports it pending
+	c := s.coldState()
+	c.acks = append(c.acks, *op)
+	c.acks[len(c.acks)-1].direct = false // SendFrom reports it pending
 	s.armAckPoll()
 }
 
@@ -363,9 +366,9 @@ func (s *Socket) completeOp(op *sendOp, n int, err error) {
 	if op.kind != opData {
 		return
 	}
-	s.pending.Sub(packPending(op.size))
+	s.pending.Add(-packPending(op.size))
 	if op.direct {
-		s.direct = directResult{n: n, err: err, done: true}
+		s.direct, s.directDone = directResult{n: n, err: err}, true
 		op.direct = false
 	}
 	if op.replyTo != nil && op.replyTo.Equal(s.pid) && !s.stopped.Load() {
@@ -374,7 +377,7 @@ func (s *Socket) completeOp(op *sendOp, n int, err error) {
 		s.postUser(&Completion{Socket: s.pid, Overlapped: op.ov, Tag: op.tag, Bytes: n, Err: err})
 		return
 	}
-	s.sys.complete(s.pid, op, n, err)
+	s.cfg.sys.complete(s.pid, op, n, err)
 }
 
 // finish releases what the send held and completes its Overlapped, after
@@ -434,8 +437,11 @@ func (s *Socket) drainMessages(onLoop bool) (yield bool) {
 			msg := s.sysq[0]
 			s.sysq[0] = nil
 			s.sysq = s.sysq[1:]
+			if len(s.sysq) == 0 {
+				s.sysq = nil // let the array go: an idle socket holds none
+			}
 			s.mu.Unlock()
-			s.sysMsgs.Dec()
+			s.sysMsgs.Add(-1)
 			s.invokeSystem(msg, onLoop)
 			continue
 		}
@@ -443,7 +449,7 @@ func (s *Socket) drainMessages(onLoop bool) (yield bool) {
 			s.mu.Unlock()
 			return false // resumed by a system message, which schedules a run
 		}
-		if i >= s.hot.throughput {
+		if i >= s.cfg.throughput {
 			s.mu.Unlock()
 			return true
 		}
@@ -452,7 +458,7 @@ func (s *Socket) drainMessages(onLoop bool) (yield bool) {
 		if !ok {
 			return false
 		}
-		s.userMsgs.Dec()
+		s.userMsgs.Add(-1)
 		i++
 		s.deliver(msg)
 	}
@@ -497,9 +503,9 @@ func (s *Socket) hasWork(onLoop bool) bool {
 func (s *Socket) watermarkDue() (int, bool) {
 	_, pb := unpackPending(s.pending.Load())
 	if s.unwritable {
-		return pb, pb <= s.hot.lowWatermark
+		return pb, pb <= s.cfg.lowWatermark
 	}
-	return pb, pb >= s.hot.highWatermark
+	return pb, pb >= s.cfg.highWatermark
 }
 
 // checkWatermarks tells the watermark target when the pending bytes cross

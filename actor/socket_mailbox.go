@@ -51,7 +51,7 @@ func (m *socketMailbox) PostSystemMessage(msg any) {
 	s := (*Socket)(m)
 	s.mu.Lock()
 	s.sysq = append(s.sysq, msg)
-	s.sysMsgs.Inc()
+	s.sysMsgs.Add(1)
 	s.mu.Unlock()
 	s.schedule()
 }
@@ -85,7 +85,7 @@ func (s *Socket) postUser(msg any) {
 	}
 	s.mu.Lock()
 	s.userq.push(msg)
-	s.userMsgs.Inc()
+	s.userMsgs.Add(1)
 	s.mu.Unlock()
 }
 
@@ -147,7 +147,7 @@ func (s *Socket) invokeSystem(msg any, onLoop bool) {
 	s.invokeSystemMessage(msg)
 	switch msg.(type) {
 	case *protoactor.Stop, *protoactor.Terminated:
-		if _, alive := s.sys.Actors.ProcessRegistry.GetLocal(s.pid.Id); !alive && !s.stopped.Load() {
+		if _, alive := s.cfg.sys.Actors.ProcessRegistry.GetLocal(s.pid.Id); !alive && !s.stopped.Load() {
 			s.actorStopped(onLoop)
 		}
 	}
@@ -197,24 +197,24 @@ func (e *Endpoint) Writable() {
 // msgQueue is a FIFO of messages, a ring that grows as needed.
 type msgQueue struct {
 	buf        []any
-	head, size int
+	head, size int32 // a socket's queue never nears 2^31 messages
 }
 
-func (q *msgQueue) len() int { return q.size }
+func (q *msgQueue) len() int { return int(q.size) }
 
 func (q *msgQueue) push(m any) {
-	if q.size == len(q.buf) {
+	if int(q.size) == len(q.buf) {
 		n := 2 * len(q.buf)
 		if n == 0 {
-			n = 2 // most sockets queue a message or two at a time; idle ones keep this
+			n = 1 // an idle socket keeps this, from its Connected
 		}
 		nb := make([]any, n)
-		for i := 0; i < q.size; i++ {
-			nb[i] = q.buf[(q.head+i)%len(q.buf)]
+		for i := 0; i < int(q.size); i++ {
+			nb[i] = q.buf[(int(q.head)+i)%len(q.buf)]
 		}
 		q.buf, q.head = nb, 0
 	}
-	q.buf[(q.head+q.size)%len(q.buf)] = m
+	q.buf[int(q.head+q.size)%len(q.buf)] = m
 	q.size++
 }
 
@@ -224,7 +224,7 @@ func (q *msgQueue) pop() (any, bool) {
 	}
 	m := q.buf[q.head]
 	q.buf[q.head] = nil
-	q.head = (q.head + 1) % len(q.buf)
+	q.head = int32((int(q.head) + 1) % len(q.buf))
 	q.size--
 	return m, true
 }

@@ -43,9 +43,8 @@ type sendOp struct {
 
 // directResult receives the outcome of SendFrom's immediate write.
 type directResult struct {
-	n    int
-	err  error
-	done bool
+	n   int
+	err error
 }
 
 // setBuffers captures the caller's segment headers (not the bytes).

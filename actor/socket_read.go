@@ -14,7 +14,7 @@ func (s *Socket) PauseRead() error { return s.setWantPause(1) }
 func (s *Socket) ResumeRead() error { return s.setWantPause(0) }
 
 func (s *Socket) setWantPause(v int32) error {
-	if !s.sys.Running() {
+	if !s.cfg.sys.Running() {
 		return ErrNotInitialised
 	}
 	if s.unbound() {
@@ -24,7 +24,18 @@ func (s *Socket) setWantPause(v int32) error {
 	if s.detached.Load() {
 		return ErrNotSock
 	}
-	return s.conn.Post(s.readTask)
+	return s.conn.Post(s.readPoster())
+}
+
+// readPoster returns the loop task that applies the read state, making it
+// on first use: most sockets never pause.
+func (s *Socket) readPoster() func() {
+	if p := s.readTask.Load(); p != nil {
+		return *p
+	}
+	fn := s.applyReadState
+	s.readTask.CompareAndSwap(nil, &fn)
+	return *s.readTask.Load()
 }
 
 // Unreleased reports the received bytes the handler holds and has not
@@ -33,9 +44,9 @@ func (s *Socket) Unreleased() int { return int(s.unreleased.Load()) }
 
 // released is the release hook of Received buffers; any goroutine.
 func (s *Socket) released(n int) {
-	left := s.unreleased.Sub(int64(n))
-	if max := s.hot.maxUnreleasedRead; max > 0 && left <= max/2 && left+int64(n) > max/2 && !s.detached.Load() {
-		_ = s.conn.Post(s.readTask)
+	left := s.unreleased.Add(-int64(n))
+	if max := s.cfg.maxUnreleasedRead; max > 0 && left <= max/2 && left+int64(n) > max/2 && !s.detached.Load() {
+		_ = s.conn.Post(s.readPoster())
 	}
 }
 
@@ -46,7 +57,7 @@ func (s *Socket) applyReadState() {
 		return
 	}
 	s.userPaused = s.wantPause.Load() == 1
-	if max := s.hot.maxUnreleasedRead; max > 0 {
+	if max := s.cfg.maxUnreleasedRead; max > 0 {
 		u := s.unreleased.Load()
 		switch {
 		case u >= max:
@@ -66,7 +77,7 @@ func (s *Socket) applyReadState() {
 		err = s.conn.ResumeRead()
 	}
 	if err != nil {
-		s.sys.Logger.Warn("overlap: read pause", "socket", s.pid.Id, "pause", pause, "err", err)
+		s.cfg.sys.Logger.Warn("overlap: read pause", "socket", s.pid.Id, "pause", pause, "err", err)
 		return
 	}
 	s.readPaused = pause

@@ -55,7 +55,7 @@ func (s *Socket) submitOp(m *Send, replyTo *protoactor.PID, try bool) error {
 	}
 	op.try = try
 	if err := s.enqueue(&op); err != nil {
-		s.sys.complete(s.pid, &op, 0, err)
+		s.cfg.sys.complete(s.pid, &op, 0, err)
 		return err
 	}
 	s.schedule()
@@ -71,9 +71,9 @@ func (s *Socket) enqueue(op *sendOp) error {
 		return err
 	}
 	s.in = append(s.in, *op)
-	s.sends.Inc()
+	s.sends.Add(1)
 	if op.try {
-		s.ctrls.Inc() // a TrySend is answered even while the writer waits
+		s.ctrls.Add(1) // a TrySend is answered even while the writer waits
 	}
 	return nil
 }
@@ -108,8 +108,8 @@ func (s *Socket) enqueueControlWith(op sendOp, refuse *Error, linger *time.Timer
 		s.shut = true
 	}
 	s.in = append(s.in, op)
-	s.sends.Inc()
-	s.ctrls.Inc()
+	s.sends.Add(1)
+	s.ctrls.Add(1)
 	s.mu.Unlock()
 	s.schedule()
 	return nil
@@ -151,8 +151,8 @@ func (s *Socket) SendBlocking(ctx context.Context, bufs wsabuf.Buffers, flags Fl
 		return 0, err
 	}
 	var timeout <-chan time.Time
-	if s.opts.SendTimeout > 0 {
-		t := time.NewTimer(s.opts.SendTimeout)
+	if s.cfg.opts.SendTimeout > 0 {
+		t := time.NewTimer(s.cfg.opts.SendTimeout)
 		defer t.Stop()
 		timeout = t.C
 	}

@@ -3,7 +3,6 @@ package actor
 import (
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
@@ -23,8 +22,9 @@ type System struct {
 
 	ownsActors bool
 	stopped    atomic.Bool
-	sockets    sync.Map // PID.Id -> *Socket
 	deadSub    *eventstream.Subscription
+	// The open sockets are found through the actor system's process
+	// registry, where each is its own Process (see socketProcess).
 
 	onViolation func(*OwnershipViolation) // WithOwnershipViolationHandler; set by NewSystem, read-only after
 }
@@ -33,7 +33,10 @@ type System struct {
 type SystemOption func(*System)
 
 // WithActorSystem makes overlap use an actor system the caller already runs.
-// Stopping the System then leaves the actor system running.
+// Stopping the System then leaves the actor system running. Its process
+// registry is left as protoactor made it: 32,768 maps, in which, below some
+// tens of thousands of actors, each socket costs about 250 bytes more than
+// in the registry NewSystem sizes for sockets (see registryBuckets).
 func WithActorSystem(as *protoactor.ActorSystem) SystemOption {
 	return func(s *System) { s.Actors = as }
 }
@@ -44,8 +47,8 @@ func WithLogger(l *slog.Logger) SystemOption {
 }
 
 // NewSystem starts overlap on an actor system: the caller's (WithActorSystem)
-// or a new one with protoactor's logging silenced. It starts no goroutine of
-// its own.
+// or a new one with protoactor's logging silenced and a process registry of
+// fewer, fuller maps. It starts no goroutine of its own.
 func NewSystem(opts ...SystemOption) *System {
 	s := &System{}
 	for _, o := range opts {
@@ -62,6 +65,7 @@ func NewSystem(opts ...SystemOption) *System {
 			// letter; keep the period short so none outlives a Stop by much.
 			protoactor.WithDeadLetterThrottleInterval(10*time.Millisecond))
 		s.ownsActors = true
+		resizeRegistry(s.Actors.ProcessRegistry, registryBuckets)
 	}
 	s.deadSub = s.Actors.EventStream.Subscribe(s.onEvent)
 	return s
@@ -109,17 +113,25 @@ func (s *System) Lookup(pid *protoactor.PID) (*Socket, error) {
 	if pid == nil {
 		return nil, ErrNotSock
 	}
-	if v, ok := s.sockets.Load(pid.Id); ok {
-		return v.(*Socket), nil
+	p, _ := s.Actors.ProcessRegistry.GetLocal(pid.Id)
+	if sock, ok := p.(*socketProcess); ok && (*Socket)(sock).open(s) {
+		return (*Socket)(sock), nil
 	}
 	return nil, ErrNotSock
 }
 
 // Sockets reports how many sockets are open on the system: spawned, and
-// not yet closed or stopped.
+// not yet closed or stopped. It walks the actor system's registry: a
+// diagnostic, not for a hot path.
 func (s *System) Sockets() int {
 	n := 0
-	s.sockets.Range(func(any, any) bool { n++; return true })
+	for _, m := range s.Actors.ProcessRegistry.LocalPIDs.LocalPIDs {
+		m.IterCb(func(_ string, p any) {
+			if sock, ok := p.(*socketProcess); ok && (*Socket)(sock).open(s) {
+				n++
+			}
+		})
+	}
 	return n
 }
 

@@ -76,6 +76,7 @@ func startServer(kind string, loops int, profile string, extra ...string) (*serv
 		exe, kind = baselineBin, baselineKind
 	}
 	args := []string{"server", "-kind", kind, "-addr", "127.0.0.1:0", "-loops", strconv.Itoa(loops), "-cpuprofile", profile}
+	args = append(args, extra...)
 	if pinned {
 		args = append(args, "-cpus", "0")
 	}

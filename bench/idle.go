@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -61,11 +62,20 @@ func ratioOf(a, b float64) string {
 // idleOnce returns the server's RSS in KiB before and with n connections.
 func idleOnce(kind string, n, loops int) ([2]int, error) {
 	var kb [2]int
-	srv, err := startServer(kind, loops, "")
+	var extra []string
+	if profileDir != "" && kind != "baseline" {
+		extra = []string{"-memprofile", filepath.Join(profileDir, kind+"-i.heap")}
+	}
+	srv, err := startServer(kind, loops, "", extra...)
 	if err != nil {
 		return kb, err
 	}
-	defer func() { _ = srv.stop() }()
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = srv.stop()
+		}
+	}()
 	if kb[0], err = rssKiB(srv.cmd.Process.Pid); err != nil {
 		return kb, err
 	}
@@ -94,8 +104,16 @@ func idleOnce(kind string, n, loops int) ([2]int, error) {
 		}
 	}
 	progressDone()
-	kb[1], err = rssKiB(srv.cmd.Process.Pid)
-	return kb, err
+	if kb[1], err = rssKiB(srv.cmd.Process.Pid); err != nil {
+		return kb, err
+	}
+	if extra != nil {
+		// The heap profile is written on the stop signal: send it while
+		// every connection is still open.
+		stopped = true
+		return kb, srv.stop()
+	}
+	return kb, nil
 }
 
 // rssKiB reads a process's resident set size from /proc/PID/status.

@@ -44,7 +44,7 @@ func main() {
 	flag.StringVar(&baselineKind, "baseline-kind", "overlap", "the server of the -baseline binary to run")
 	flag.BoolVar(&pinned, "pin", false, "bind each server to CPU 0 with one event loop and the load generator to the other CPUs: steadier CPU per message, on machines with 2 or more CPUs")
 	flag.StringVar(&httpLoad, "http-load", "auto", "the file scenarios' load generator: wrk, own (this program's verifying client), or auto (wrk when installed)")
-	flag.StringVar(&profileDir, "profile", "", "write each server's CPU profile to this directory (KIND-SCENARIO-ROUND.pprof)")
+	flag.StringVar(&profileDir, "profile", "", "write each server's CPU profile to this directory (KIND-SCENARIO-ROUND.pprof), and in the idle scenario its heap profile with every connection open (KIND-i.heap)")
 	flag.Func("chart", "the chart's format: svg (default) or png", func(v string) error {
 		if v != "svg" && v != "png" {
 			return fmt.Errorf("want svg or png")
@@ -89,6 +89,7 @@ func serverMain(args []string) {
 	loops := fs.Int("loops", runtime.NumCPU(), "event loops")
 	root := fs.String("root", ".", "the directory the file servers serve")
 	prof := fs.String("cpuprofile", "", "write a CPU profile of the server here")
+	memprof := fs.String("memprofile", "", "write a heap profile of the server here when it is told to stop, before it closes its connections (every allocation sampled)")
 	cpus := fs.String("cpus", "", "bind the server to these CPUs (e.g. 0 or 0-1)")
 	_ = fs.Parse(args)
 	if *cpus != "" {
@@ -105,7 +106,16 @@ func serverMain(args []string) {
 		}
 		defer stopProf()
 	}
-	if err := runServer(*kind, *addr, *loops, *root); err != nil {
+	var onStop func()
+	if *memprof != "" {
+		runtime.MemProfileRate = 1 // before the server allocates anything
+		onStop = func() {
+			if err := writeHeapProfile(*memprof); err != nil {
+				fmt.Fprintln(os.Stderr, "bench server:", err)
+			}
+		}
+	}
+	if err := runServer(*kind, *addr, *loops, *root, onStop); err != nil {
 		fmt.Fprintln(os.Stderr, "bench server:", err)
 		os.Exit(1) //nolint:gocritic // the profile is lost on failure
 	}

@@ -38,10 +38,19 @@ var serverKinds = []string{"overlap", "gnet", "netconn", "overlap-copy"}
 var fileServerKinds = []string{"fileserve", "nethttp"}
 
 // runServer serves kind on addr, prints "listening on ADDR" and runs until
-// SIGINT/SIGTERM. The file servers serve root.
-func runServer(kind, addr string, loops int, root string) error {
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+// SIGINT/SIGTERM. The file servers serve root. A non-nil onStop runs when the signal comes, before the
+// server closes anything (the heap profile of -memprofile).
+func runServer(kind, addr string, loops int, root string, onStop func()) error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	stop := make(chan struct{})
+	go func() {
+		<-sig
+		if onStop != nil {
+			onStop()
+		}
+		close(stop)
+	}()
 	switch kind {
 	case "overlap", "overlap-copy":
 		sys := actor.NewSystem()

@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
-	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -139,18 +138,4 @@ func runSoakServer(addr string, loops int, in io.Reader, out io.Writer) error {
 		}
 	}
 	return eng.Stop(context.Background())
-}
-
-// writeHeapProfile writes the live heap, after a collection, to path.
-func writeHeapProfile(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	runtime.GC()
-	if err := pprof.WriteHeapProfile(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

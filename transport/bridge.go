@@ -85,7 +85,7 @@ func (b *bridge) loopFor(el gnet.EventLoop) *loopState {
 	defer b.mu.Unlock()
 	ls := b.loops[el]
 	if ls == nil {
-		ls = newLoopState(el)
+		ls = newLoopState(el, b.eng.watch)
 		ls.stopped.Store(b.shutdown)
 		b.loops[el] = ls
 	}
@@ -105,9 +105,8 @@ func (b *bridge) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if !b.eng.isStopping() {
 		// The gconn shares the socket's allocation (see NewSocketWith).
 		g, sock, ep, err = actor.NewSocketWith(spawner, b.eng.sys, opts, func(g *gconn) {
-			*g = gconn{c: c, fd: c.Fd(), b: b, pool: readPool(opts), loop: b.loopFor(c.EventLoop()), info: connInfo(network, c)}
+			*g = gconn{c: c, fd: int32(c.Fd()), pool: readPool(opts), loop: b.loopFor(c.EventLoop()), info: connInfo(network, c)}
 			g.lend = opts.LendReceived && !(g.info.Datagram && !g.info.Connected)
-			g.onWake = g.wake
 		})
 	}
 	if req != nil {
@@ -117,7 +116,7 @@ func (b *bridge) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close
 	}
 	if opts.SendBuffer > 0 {
-		if err := unix.SetsockoptInt(g.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, opts.SendBuffer); err != nil {
+		if err := unix.SetsockoptInt(int(g.fd), unix.SOL_SOCKET, unix.SO_SNDBUF, opts.SendBuffer); err != nil {
 			b.eng.log.Warn("overlap: SO_SNDBUF", "remote", c.RemoteAddr(), "err", err)
 		}
 	}
@@ -233,7 +232,7 @@ func (b *bridge) OnClose(c gnet.Conn, err error) gnet.Action {
 	}
 	b.eng.watch.forget(g)
 	g.closed = true
-	if err == nil {
+	if err == nil && g.reason != nil {
 		err = g.reason
 	}
 	g.ep.Closed(err)

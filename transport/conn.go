@@ -13,22 +13,24 @@ import (
 
 // gconn is one gnet connection seen as an actor.Conn. Its fields are owned by
 // the connection's event loop, except those marked.
+//
+// It shares one allocation with its Socket (actor.NewSocketWith), and every
+// open connection has one, idle or not: keep it small.
 type gconn struct {
 	// What a read and a write touch, first.
-	ep     *actor.Endpoint // set after the socket is made
-	fd     int
-	closed bool
-	pool   *wsabuf.Pool // the Received buffers' pool
-	loop   *loopState   // the loop's writev scratch and task poster
-	lend   bool         // Options.LendReceived: reads are lent, not copied
-
-	c       gnet.Conn
-	info    actor.ConnInfo
-	b       *bridge
+	ep      *actor.Endpoint // set after the socket is made
+	pool    *wsabuf.Pool    // the Received buffers' pool
+	loop    *loopState      // the loop's writev scratch, task poster and watcher
+	fd      int32
+	closed  bool
+	lend    bool // Options.LendReceived: reads are lent, not copied
 	watched bool // registered with the engine's watcher
 	paused  bool
-	onWake  func()
-	reason  error // why overlap closed the connection, if it did
+
+	c      gnet.Conn
+	info   actor.ConnInfo
+	onWake func()         // made when the watcher is first armed
+	reason *actor.OpError // why overlap closed the connection, if it did
 }
 
 var _ actor.Conn = (*gconn)(nil)
@@ -45,9 +47,9 @@ func (g *gconn) Writev(iov [][]byte) (int, error) {
 	var n int
 	var err error
 	if len(iov) == 1 {
-		n, err = write(g.fd, iov[0]) // write(2) is cheaper than a one-segment writev
+		n, err = write(int(g.fd), iov[0]) // write(2) is cheaper than a one-segment writev
 	} else {
-		n, err = g.loop.iov.writev(g.fd, iov)
+		n, err = g.loop.iov.writev(int(g.fd), iov)
 	}
 	if testHookWritev != nil {
 		testHookWritev(len(iov), n)
@@ -76,7 +78,7 @@ func (g *gconn) SendMsg(iov [][]byte, flags actor.Flags) (int, error) {
 	if f == 0 {
 		return g.Writev(iov)
 	}
-	n, err := unix.SendmsgBuffers(g.fd, iov, nil, nil, f|unix.MSG_NOSIGNAL)
+	n, err := unix.SendmsgBuffers(int(g.fd), iov, nil, nil, f|unix.MSG_NOSIGNAL)
 	if err != nil {
 		return n, os.NewSyscallError("sendmsg", err)
 	}
@@ -87,7 +89,7 @@ func (g *gconn) AwaitWritable() error {
 	if g.closed {
 		return unix.EBADF
 	}
-	return g.b.eng.watch.arm(g)
+	return g.loop.watch.arm(g)
 }
 
 // postWritable is called by the watcher goroutine.
@@ -117,7 +119,7 @@ func (g *gconn) setRead(on bool) error {
 	if on {
 		ev = unix.EPOLLIN | unix.EPOLLPRI
 	}
-	if err := unix.EpollCtl(g.loop.epfd, unix.EPOLL_CTL_MOD, g.fd, &unix.EpollEvent{Events: ev, Fd: int32(g.fd)}); err != nil {
+	if err := unix.EpollCtl(g.loop.epfd, unix.EPOLL_CTL_MOD, int(g.fd), &unix.EpollEvent{Events: ev, Fd: g.fd}); err != nil {
 		return os.NewSyscallError("epoll_ctl", err)
 	}
 	g.paused = !on
@@ -129,7 +131,7 @@ func (g *gconn) Unacked() (int, error) {
 	if g.closed {
 		return 0, unix.EBADF
 	}
-	n, err := unix.IoctlGetInt(g.fd, unix.SIOCOUTQ)
+	n, err := unix.IoctlGetInt(int(g.fd), unix.SIOCOUTQ)
 	if err != nil {
 		return 0, os.NewSyscallError("ioctl", err)
 	}
@@ -143,7 +145,7 @@ func (g *gconn) ShutdownWrite() error {
 	if g.info.Datagram {
 		return nil
 	}
-	if err := unix.Shutdown(g.fd, unix.SHUT_WR); err != nil {
+	if err := unix.Shutdown(int(g.fd), unix.SHUT_WR); err != nil {
 		return os.NewSyscallError("shutdown", err)
 	}
 	return nil
@@ -156,7 +158,7 @@ func (g *gconn) Close(abort bool) error {
 		return nil
 	}
 	if abort && !g.info.Datagram {
-		_ = unix.SetsockoptLinger(g.fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+		_ = unix.SetsockoptLinger(int(g.fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
 	}
 	return g.c.EventLoop().Close(g.c)
 }

@@ -24,10 +24,11 @@ type loopState struct {
 	poller  *netpoll.Poller // nil: fall back to EventLoop.Execute
 	epfd    int             // gnet's epoll descriptor, -1 if unknown
 	lent    *wsabuf.Buf     // the header reads are lent in (LendReceived); nil when its holders kept it
+	watch   *watcher        // the engine's: waits for writability after partial writes
 }
 
-func newLoopState(el gnet.EventLoop) *loopState {
-	ls := &loopState{el: el, epfd: -1}
+func newLoopState(el gnet.EventLoop, w *watcher) *loopState {
+	ls := &loopState{el: el, epfd: -1, watch: w}
 	ls.poller, ls.epfd = pollerOf(el)
 	return ls
 }

@@ -45,7 +45,10 @@ func newWatcher() (*watcher, error) {
 
 // arm asks for one Writable on c. Called on c's loop.
 func (w *watcher) arm(c *gconn) error {
-	fd := int32(c.fd)
+	fd := c.fd
+	if c.onWake == nil {
+		c.onWake = c.wake // published to the watcher by w.mu
+	}
 	w.mu.Lock()
 	w.conns[fd] = c
 	w.mu.Unlock()
@@ -54,9 +57,9 @@ func (w *watcher) arm(c *gconn) error {
 	if !c.watched {
 		op = unix.EPOLL_CTL_ADD
 	}
-	err := unix.EpollCtl(w.epfd, op, c.fd, &ev)
+	err := unix.EpollCtl(w.epfd, op, int(c.fd), &ev)
 	if op == unix.EPOLL_CTL_MOD && errors.Is(err, unix.ENOENT) {
-		err = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev)
+		err = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, int(c.fd), &ev)
 	}
 	if err != nil {
 		return os.NewSyscallError("epoll_ctl", err)
@@ -73,11 +76,11 @@ func (w *watcher) forget(c *gconn) {
 	}
 	c.watched = false
 	w.mu.Lock()
-	if w.conns[int32(c.fd)] == c {
-		delete(w.conns, int32(c.fd))
+	if w.conns[c.fd] == c {
+		delete(w.conns, c.fd)
 	}
 	w.mu.Unlock()
-	_ = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	_ = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_DEL, int(c.fd), nil)
 }
 
 func (w *watcher) run() {
