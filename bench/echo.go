@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -66,9 +65,10 @@ var baselineBin, baselineKind string
 // pinned is the -pin flag: servers on CPU 0, the load generator elsewhere.
 var pinned bool
 
-// startServer runs this program's "server" subcommand as a child process.
-// A non-empty profile is where the server writes its CPU profile.
-func startServer(kind string, loops int, profile string) (*server, error) {
+// startServer runs this program's "server" subcommand as a child process,
+// with more flags from extra (a push mode's). A non-empty profile is where
+// the server writes its CPU profile.
+func startServer(kind string, loops int, profile string, extra ...string) (*server, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -80,6 +80,7 @@ func startServer(kind string, loops int, profile string) (*server, error) {
 	if pinned {
 		args = append(args, "-cpus", "0")
 	}
+	args = append(args, extra...)
 	cmd := exec.Command(exe, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -114,25 +115,12 @@ func (s *server) stop() error {
 
 // runEcho drives srv with sc for warm+measure and verifies every byte.
 func runEcho(srv *server, sc echoScenario, warm, measure time.Duration) (echoResult, error) {
-	conns := make([]net.Conn, sc.Conns)
-	for i := range conns {
-		c, err := net.Dial("tcp", srv.addr)
-		if err != nil {
-			for _, c := range conns[:i] {
-				c.Close()
-			}
-			return echoResult{}, err
-		}
-		conns[i] = c
+	conns, err := dialAll(srv.addr, sc.Conns)
+	if err != nil {
+		return echoResult{}, err
 	}
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	var counting atomic.Bool
-	var msgs atomic.Int64
-	lat := &latencies{}
+	defer closeAll(conns)
+	var m meter
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	errc := make(chan error, sc.Conns)
@@ -144,7 +132,7 @@ func runEcho(srv *server, sc echoScenario, warm, measure time.Duration) (echoRes
 			out := make([]byte, sc.Depth*sc.Size)
 			in := make([]byte, len(out))
 			var rtts []time.Duration
-			defer func() { lat.add(rtts) }()
+			defer func() { m.lat.add(rtts) }()
 			for seq := 0; ctx.Err() == nil; seq++ {
 				fillPattern(out, id, seq)
 				t0 := time.Now()
@@ -161,49 +149,19 @@ func runEcho(srv *server, sc echoScenario, warm, measure time.Duration) (echoRes
 					errc <- fmt.Errorf("conn %d round %d: echoed bytes differ: corruption, loss or reordering", id, seq)
 					return
 				}
-				if counting.Load() {
-					msgs.Add(int64(sc.Depth))
-					if len(rtts) < maxSamplesPerConn {
-						rtts = append(rtts, time.Since(t0))
-					}
+				if m.add(int64(sc.Depth), int64(len(out))) && len(rtts) < maxSamplesPerConn {
+					rtts = append(rtts, time.Since(t0))
 				}
 			}
 		}(i, c)
 	}
-	pid := srv.cmd.Process.Pid
-	wait := func(d time.Duration) error {
-		select {
-		case err := <-errc:
-			return err
-		case <-time.After(d):
-			return nil
-		}
-	}
-	if err := wait(warm); err != nil {
-		return echoResult{}, err
-	}
-	cpu0, err := cpuTime(pid)
-	if err != nil {
-		return echoResult{}, err
-	}
-	t0 := time.Now()
-	counting.Store(true)
-	if err := wait(measure); err != nil {
-		return echoResult{}, err
-	}
-	counting.Store(false)
-	elapsed := time.Since(t0)
-	cpu1, err := cpuTime(pid)
-	if err != nil {
-		return echoResult{}, err
-	}
+	res, err := m.measure(srv, errc, warm, measure)
 	cancel()
 	for _, c := range conns {
 		_ = c.SetDeadline(time.Now()) // unblock the readers
 	}
 	wg.Wait()
-	n := msgs.Load()
-	return echoResult{Msgs: n, Bytes: n * int64(sc.Size), Elapsed: elapsed, ServerCPU: cpu1.sub(cpu0), Latency: lat}, nil
+	return res, err
 }
 
 // fillPattern writes bytes that depend on the connection and round, so a
@@ -265,41 +223,12 @@ func runEchoMatrix(cfg config, letters string) (section, error) {
 			sc.Conns = 100 // a quick run's scenario c: fewer connections, same shape
 			sc.Name = strings.Replace(sc.Name, "1,000 conns", "100 conns", 1)
 		}
-		type figures struct{ rate, mbps, cpu, p50, p99, p999 []float64 }
-		fig := map[string]*figures{}
-		for r := 0; r < cfg.Rounds; r++ {
-			// Rotate the order each round so no server always runs first
-			// (or right after another one's connections are torn down).
-			for i := range cfg.Kinds {
-				kind := cfg.Kinds[(i+r)%len(cfg.Kinds)]
-				srv, err := startServer(kind, cfg.Loops, profilePath(kind, sc.Name, r))
-				if err != nil {
-					return sec, err
-				}
-				res, err := runEcho(srv, sc, cfg.Warm, cfg.Measure)
-				if serr := srv.stop(); err == nil && serr != nil {
-					err = fmt.Errorf("%s: %v", kind, serr)
-				}
-				if err != nil {
-					return sec, fmt.Errorf("%s, %s: %w", sc.Name, kind, err)
-				}
-				f := fig[kind]
-				if f == nil {
-					f = &figures{}
-					fig[kind] = f
-				}
-				p := res.Latency.percentiles(0.5, 0.99, 0.999)
-				f.rate = append(f.rate, res.rate())
-				f.mbps = append(f.mbps, res.mbps())
-				f.cpu = append(f.cpu, res.cpuPerMsg())
-				f.p50 = append(f.p50, us(p[0]))
-				f.p99 = append(f.p99, us(p[1]))
-				f.p999 = append(f.p999, us(p[2]))
-				progress("%s round %d/%d %-8s %9.0f msgs/s %6.2f µs/msg (%.0f%% sys) p50 %.0f µs",
-					sc.Name, r+1, cfg.Rounds, kind, res.rate(), res.cpuPerMsg(), res.sysShare()*100, us(p[0]))
-			}
+		fig, err := runRounds(cfg, sc.Name, nil, kindContenders(cfg.Kinds), func(srv *server) (echoResult, error) {
+			return runEcho(srv, sc, cfg.Warm, cfg.Measure)
+		})
+		if err != nil {
+			return sec, err
 		}
-		progressDone()
 		nc, gn := fig["netconn"], fig["gnet"]
 		for _, kind := range cfg.Kinds {
 			f := fig[kind]

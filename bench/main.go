@@ -5,7 +5,7 @@
 // against net.Conn and raw gnet measured in the same run.
 //
 //	go run ./bench [-rounds 3] [-measure 3s] [-scenarios b,c]
-//	go run ./bench server -kind overlap|gnet|netconn [-addr 127.0.0.1:0]
+//	go run ./bench server -kind overlap|gnet|netconn [-addr 127.0.0.1:0] [-mode echo|fanin|fanout|gather]
 package main
 
 import (
@@ -20,31 +20,7 @@ import (
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "server" {
-		fs := flag.NewFlagSet("server", flag.ExitOnError)
-		kind := fs.String("kind", "overlap", "server: "+strings.Join(serverKinds, ", "))
-		addr := fs.String("addr", "127.0.0.1:0", "listen address")
-		loops := fs.Int("loops", runtime.NumCPU(), "event loops")
-		prof := fs.String("cpuprofile", "", "write a CPU profile of the server here")
-		cpus := fs.String("cpus", "", "bind the server to these CPUs (e.g. 0 or 0-1)")
-		_ = fs.Parse(os.Args[2:])
-		if *cpus != "" {
-			if err := pinSelf(*cpus); err != nil {
-				fmt.Fprintln(os.Stderr, "bench server:", err)
-				os.Exit(1)
-			}
-		}
-		if *prof != "" {
-			stopProf, err := startProfile(*prof)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "bench server:", err)
-				os.Exit(1)
-			}
-			defer stopProf()
-		}
-		if err := runServer(*kind, *addr, *loops); err != nil {
-			fmt.Fprintln(os.Stderr, "bench server:", err)
-			os.Exit(1) //nolint:gocritic // the profile is lost on failure
-		}
+		serverMain(os.Args[2:])
 		return
 	}
 	rounds := flag.Int("rounds", 3, "A B A B rounds per scenario")
@@ -148,4 +124,37 @@ func chooseKinds(list string) ([]string, error) {
 		kinds = append(kinds, "baseline")
 	}
 	return kinds, nil
+}
+
+// serverMain is the "server" subcommand: one server process of the suite.
+// The tests' binary runs it too (TestMain), so that they start servers the
+// way the suite does.
+func serverMain(args []string) {
+	fs := flag.NewFlagSet("server", flag.ExitOnError)
+	kind := fs.String("kind", "overlap", "server: "+strings.Join(serverKinds, ", "))
+	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	loops := fs.Int("loops", runtime.NumCPU(), "event loops")
+	prof := fs.String("cpuprofile", "", "write a CPU profile of the server here")
+	cpus := fs.String("cpus", "", "bind the server to these CPUs (e.g. 0 or 0-1)")
+	var mode serverMode
+	mode.flags(fs)
+	_ = fs.Parse(args)
+	if *cpus != "" {
+		if err := pinSelf(*cpus); err != nil {
+			fmt.Fprintln(os.Stderr, "bench server:", err)
+			os.Exit(1)
+		}
+	}
+	if *prof != "" {
+		stopProf, err := startProfile(*prof)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench server:", err)
+			os.Exit(1)
+		}
+		defer stopProf()
+	}
+	if err := runServer(*kind, *addr, *loops, mode); err != nil {
+		fmt.Fprintln(os.Stderr, "bench server:", err)
+		os.Exit(1) //nolint:gocritic // the profile is lost on failure
+	}
 }

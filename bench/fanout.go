@@ -1,0 +1,398 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	protoactor "github.com/asynkron/protoactor-go/actor"
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/overlapio/overlap/actor"
+	"github.com/overlapio/overlap/transport"
+	"github.com/overlapio/overlap/wsabuf"
+)
+
+// The fan-out servers (-mode fanout): a hub goroutine broadcasts one
+// -size-byte frame (stream 0, numbered, stamped with its send time) to
+// every open connection, -rate times a second.
+//
+//	overlap: the frame is copied once into a pooled wsabuf.Buf that every
+//	         socket's send holds (broadcaster), so a broadcast allocates
+//	         nothing per socket.
+//	gnet:    a fresh copy of the frame per broadcast, AsyncWrite to each
+//	         gnet.Conn.
+//	netconn: a fresh copy per broadcast, handed to each connection's
+//	         goroutine through its channel; the goroutine writes it. A
+//	         connection whose channel is full (fanOutQueue broadcasts behind)
+//	         is dropped, as a chat server drops a client that stops reading.
+const fanOutQueue = 256
+
+// fanOutScenario is the fan-out family's scenario; a quick run has fewer
+// connections (fanOutQuickConns).
+var fanOutScenario = struct {
+	Conns, Size, Rate int
+}{1000, 256, 1000}
+
+const fanOutQuickConns = 1000
+
+// hub is the set of connections a fan-out server broadcasts to.
+type hub[T comparable] struct {
+	mu      sync.Mutex // guards members and index
+	members []T
+	index   map[T]int // position in members
+}
+
+func newHub[T comparable]() *hub[T] { return &hub[T]{index: map[T]int{}} }
+
+func (h *hub[T]) join(t T) {
+	h.mu.Lock()
+	h.index[t] = len(h.members)
+	h.members = append(h.members, t)
+	h.mu.Unlock()
+}
+
+// leave takes t out, and reports whether it was in.
+func (h *hub[T]) leave(t T) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.remove(t)
+}
+
+// remove is leave with mu held.
+func (h *hub[T]) remove(t T) bool {
+	i, ok := h.index[t]
+	if !ok {
+		return false
+	}
+	last := len(h.members) - 1
+	h.members[i] = h.members[last]
+	h.index[h.members[i]] = i
+	h.members = h.members[:last]
+	delete(h.index, t)
+	return true
+}
+
+// run broadcasts a size-byte frame rate times a second, forever: each tick
+// stamps the frame with its number and the time, and calls send with the
+// members, under mu. A tick that comes while a broadcast is still running
+// is dropped (time.Ticker), so a slow server broadcasts less often.
+func (h *hub[T]) run(rate, size int, send func(members []T, frame []byte)) {
+	frame := newFrame(0, size)
+	t := time.NewTicker(time.Second / time.Duration(rate))
+	for seq := uint64(0); ; seq++ {
+		now := <-t.C
+		stamp(frame, seq, now.UnixNano())
+		h.mu.Lock()
+		send(h.members, frame)
+		h.mu.Unlock()
+	}
+}
+
+// broadcaster sends one message to many overlap sockets from one pooled
+// buffer, allocating nothing per socket.
+//
+// Buffer ownership: broadcast copies the message into a wsabuf.Buf from
+// pool and takes one reference per socket (Retain); each socket's send
+// holds one (Send.Hold) and releases it at its completion, refused sends
+// at once, so the buffer goes back to the pool after the last socket's
+// kernel has the bytes. The Send and its one-segment array are reused for
+// every socket: Socket.Send copies both.
+type broadcaster struct {
+	pool *wsabuf.Pool
+	bufs [1][]byte
+	send actor.Send
+}
+
+// broadcast sends msg to every socket of socks. released, when not nil, is
+// called once the last send has released the buffer.
+func (b *broadcaster) broadcast(socks []*actor.Socket, msg []byte, released func(size int)) error {
+	if len(socks) == 0 {
+		return nil
+	}
+	buf, err := b.pool.Get(len(msg))
+	if err != nil {
+		return err
+	}
+	copy(buf.Bytes(), msg)
+	if released != nil {
+		buf.OnRelease(released)
+	}
+	buf.Retain(len(socks) - 1)
+	b.bufs[0] = buf.Bytes()
+	b.send = actor.Send{Buffers: b.bufs[:], Hold: buf}
+	for _, s := range socks {
+		_ = s.Send(&b.send) // a refused send releases its reference
+	}
+	return nil
+}
+
+func fanOutServers(m serverMode) modeServers {
+	socks := newHub[*actor.Socket]()
+	b := &broadcaster{pool: wsabuf.Default()}
+	go socks.run(m.Rate, m.Size, func(members []*actor.Socket, frame []byte) { _ = b.broadcast(members, frame, nil) })
+
+	conns := newHub[gnet.Conn]()
+	go conns.run(m.Rate, m.Size, func(members []gnet.Conn, frame []byte) {
+		msg := append([]byte(nil), frame...) // the connections' until written
+		for _, c := range members {
+			_ = c.AsyncWrite(msg, nil)
+		}
+	})
+
+	chans := newHub[chan []byte]()
+	go chans.run(m.Rate, m.Size, func(members []chan []byte, frame []byte) {
+		msg := append([]byte(nil), frame...) // shared, never written again
+		for i := 0; i < len(members); i++ {
+			select {
+			case members[i] <- msg:
+			default: // fanOutQueue behind: drop it (remove moves another into i)
+				ch := members[i]
+				chans.remove(ch)
+				close(ch)
+				members = members[:len(members)-1]
+				i--
+			}
+		}
+	})
+
+	return modeServers{
+		overlap: protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+			switch c := ctx.Message().(type) {
+			case *actor.Connected:
+				socks.join(c.Socket)
+			case *actor.Closed:
+				socks.leave(c.Socket)
+			}
+		}),
+		gnet: &gnetFanOut{conns: conns},
+		netconn: func(c net.Conn) {
+			ch := make(chan []byte, fanOutQueue)
+			chans.join(ch)
+			for msg := range ch {
+				if _, err := c.Write(msg); err != nil {
+					chans.leave(ch)
+					return
+				}
+			}
+		},
+	}
+}
+
+// gnetFanOut keeps the hub's set of gnet connections.
+type gnetFanOut struct {
+	gnetBoot
+	conns *hub[gnet.Conn]
+}
+
+func (h *gnetFanOut) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	h.conns.join(c)
+	return nil, gnet.None
+}
+
+func (h *gnetFanOut) OnClose(c gnet.Conn, _ error) gnet.Action {
+	h.conns.leave(c)
+	return gnet.None
+}
+
+// readFanOut checks one fan-out connection: every frame whole, numbered
+// one after the other from the first that arrived, and samples latency
+// (arrival less the frame's send time) while the window is open.
+func readFanOut(size int) func(int, net.Conn, *meter) error {
+	return func(_ int, c net.Conn, m *meter) error {
+		fc := newFrameChecker(1, size)
+		var next uint64
+		started := false
+		var lat []time.Duration
+		defer func() { m.lat.add(lat) }()
+		return readFrames(c, size, func(frames []byte) error {
+			now := time.Now().UnixNano()
+			counting := m.add(int64(len(frames)/size), int64(len(frames)))
+			for f := frames; len(f) > 0; f = f[size:] {
+				_, seq, sent, err := fc.check(f[:size])
+				if err != nil {
+					return err
+				}
+				if started && seq != next {
+					return fmt.Errorf("broadcast %d where %d was due: loss or reordering", seq, next)
+				}
+				started, next = true, seq+1
+				if counting && len(lat) < maxSamplesPerConn {
+					lat = append(lat, time.Duration(now-sent))
+				}
+			}
+			return nil
+		})
+	}
+}
+
+// runFanOut is the fan-out family (letter f).
+func runFanOut(cfg config, _ string) (section, error) {
+	sc := fanOutScenario
+	if cfg.Quick {
+		sc.Conns = fanOutQuickConns
+	}
+	return fanOutSection(cfg, sc.Conns, sc.Size, sc.Rate)
+}
+
+func fanOutSection(cfg config, conns, size, rate int) (section, error) {
+	name := fmt.Sprintf("f: %d B to %d conns × %d/s", size, conns, rate)
+	sec := section{
+		Title: "Fan-out",
+		Header: []string{"scenario", "server", "delivered msgs/s", "MB/s", "server CPU µs/msg", "p50 µs", "p99 µs",
+			"msgs/s vs net.Conn", "net.Conn CPU/msg ÷ this"},
+	}
+	args := []string{"-mode", "fanout", "-size", strconv.Itoa(size), "-rate", strconv.Itoa(rate)}
+	cs := kindContenders(cfg.Kinds)
+	fig, err := runRounds(cfg, name, args, cs, func(srv *server) (echoResult, error) {
+		return runPush(srv, conns, cfg.Warm, cfg.Measure, readFanOut(size))
+	})
+	if err != nil {
+		return sec, err
+	}
+	nc := fig["netconn"]
+	for _, c := range cs {
+		f := fig[c.Label]
+		row := pushRow(name, c.Label, f, nc)
+		row = append(row[:5], append([]string{fmt.Sprintf("%.0f", median(f.p50)), fmt.Sprintf("%.0f", median(f.p99))}, row[5:]...)...)
+		sec.Rows = append(sec.Rows, row)
+	}
+	a10, a100, aerr := broadcastAllocs()
+	allocs := fmt.Sprintf("overlap allocates %.1f times per broadcast to 10 sockets and %.1f to 100 (testing.AllocsPerRun in this process, "+
+		"every allocation in the process counted, the event loops' writes included).", a10, a100)
+	if aerr != nil {
+		allocs = fmt.Sprintf("Allocations per broadcast could not be measured: %v.", aerr)
+	}
+	sec.Note = fmt.Sprintf("The client opens %d connections; the server broadcasts one %d B frame to all of them %d times a second "+
+		"(a numbered frame stamped with its send time). The client checks that every connection gets every frame whole and in order "+
+		"from its first, and takes latency as arrival less send time. The rate is fixed, so server CPU per delivered message is the "+
+		"figure to compare; msgs/s shows whether a server kept up. %s", conns, size, rate, allocs)
+	if o := fig["overlap"]; o != nil {
+		sec.Ratios = append(sec.Ratios,
+			ratio{"fan-out net.Conn CPU/msg ÷ overlap's", pairedRatio(nc.cpu, o.cpu), 1.5},
+			ratio{"fan-out delivered msgs/s vs net.Conn", pairedRatio(o.rate, nc.rate), 0},
+			ratio{"fan-out gnet CPU/msg ÷ overlap's", pairedRatio(fig["gnet"].cpu, o.cpu), 0},
+		)
+	}
+	return sec, nil
+}
+
+// broadcastRig is n overlap sockets in this process, on an engine of their
+// own, connected to a listener that discards what they send: what the
+// allocation count of a broadcast is taken on.
+type broadcastRig struct {
+	sys      *actor.System
+	eng      *transport.Engine
+	ln       net.Listener
+	drains   sync.WaitGroup // the listener's goroutines
+	socks    []*actor.Socket
+	b        broadcaster
+	msg      []byte
+	released chan struct{}
+	onFree   func(int)   // signals released
+	timeout  *time.Timer // bounds the wait for released, reused
+}
+
+func newBroadcastRig(n, size int) (*broadcastRig, error) {
+	r := &broadcastRig{sys: actor.NewSystem(), b: broadcaster{pool: wsabuf.Default()}, msg: newFrame(0, size), released: make(chan struct{}, 1)}
+	r.onFree = func(int) { r.released <- struct{}{} }
+	r.timeout = time.NewTimer(time.Hour)
+	var err error
+	if r.ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		r.sys.Stop()
+		return nil, err
+	}
+	r.drains.Add(1)
+	go func() {
+		defer r.drains.Done()
+		for {
+			c, err := r.ln.Accept()
+			if err != nil {
+				return
+			}
+			r.drains.Add(1)
+			go func() {
+				defer r.drains.Done()
+				defer c.Close()
+				_, _ = io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	if r.eng, err = transport.NewEngine(r.sys, transport.Config{Loops: 1}); err != nil {
+		r.close()
+		return nil, err
+	}
+	props := protoactor.PropsFromFunc(func(protoactor.Context) {})
+	for i := 0; i < n; i++ {
+		s, err := r.eng.Dial(context.Background(), "tcp", r.ln.Addr().String(), props)
+		if err != nil {
+			r.close()
+			return nil, err
+		}
+		r.socks = append(r.socks, s)
+	}
+	return r, nil
+}
+
+// broadcast sends one broadcast to the first n sockets and waits until
+// every send has completed (the buffer is released).
+func (r *broadcastRig) broadcast(n int) error {
+	if err := r.b.broadcast(r.socks[:n], r.msg, r.onFree); err != nil {
+		return err
+	}
+	r.timeout.Reset(10 * time.Second)
+	defer r.timeout.Stop()
+	select {
+	case <-r.released:
+		return nil
+	case <-r.timeout.C:
+		return fmt.Errorf("a broadcast to %d sockets did not complete in 10 s", n)
+	}
+}
+
+// allocsPerBroadcast is the mean count of heap allocations a broadcast to
+// the first n sockets makes in this whole process (runtime.MemStats, as
+// testing.AllocsPerRun counts), over runs broadcasts after one to warm up.
+func (r *broadcastRig) allocsPerBroadcast(n, runs int) (float64, error) {
+	if err := r.broadcast(n); err != nil {
+		return 0, err
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < runs; i++ {
+		if err := r.broadcast(n); err != nil {
+			return 0, err
+		}
+	}
+	runtime.ReadMemStats(&after)
+	return float64(after.Mallocs-before.Mallocs) / float64(runs), nil
+}
+
+func (r *broadcastRig) close() {
+	if r.eng != nil {
+		_ = r.eng.Stop(context.Background())
+	}
+	r.sys.Stop()
+	r.ln.Close()
+	r.drains.Wait()
+}
+
+// broadcastAllocs measures overlap's allocations per broadcast to 10 and
+// to 100 sockets.
+func broadcastAllocs() (at10, at100 float64, err error) {
+	r, err := newBroadcastRig(100, fanOutScenario.Size)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer r.close()
+	if at10, err = r.allocsPerBroadcast(10, 200); err != nil {
+		return 0, 0, err
+	}
+	at100, err = r.allocsPerBroadcast(100, 200)
+	return at10, at100, err
+}
