@@ -96,16 +96,20 @@ func runPush(srv *server, conns int, warm, measure time.Duration, read func(id i
 	var ending atomic.Bool // the run is over: reads fail because their connections are closed
 	errc := make(chan error, len(cs))
 	var wg sync.WaitGroup
+	arrived := make(chan struct{}, len(cs))
 	for i, c := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := read(i, c, &m); !ending.Load() {
+			if err := read(i, &firstRead{Conn: c, arrived: arrived}, &m); !ending.Load() {
 				errc <- fmt.Errorf("connection %d: %w", i, err)
 			}
 		}()
 	}
-	res, err := m.measure(srv, errc, warm, measure)
+	res, err := echoResult{}, awaitAll(arrived, len(cs), errc, 10*time.Second)
+	if err == nil {
+		res, err = m.measure(srv, errc, warm, measure)
+	}
 	ending.Store(true)
 	closeAll(cs)
 	wg.Wait()
@@ -113,6 +117,39 @@ func runPush(srv *server, conns int, warm, measure time.Duration, read func(id i
 		err = fmt.Errorf("nothing arrived in %v", measure)
 	}
 	return res, err
+}
+
+// firstRead is a connection that says when its first bytes have arrived.
+type firstRead struct {
+	net.Conn
+	once    sync.Once
+	arrived chan<- struct{}
+}
+
+func (c *firstRead) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.once.Do(func() { c.arrived <- struct{}{} })
+	}
+	return n, err
+}
+
+// awaitAll waits until n connections have had their first bytes (before
+// that, a server still accepting them would be measured), a client fails,
+// or timeout passes.
+func awaitAll(arrived <-chan struct{}, n int, errc <-chan error, timeout time.Duration) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for i := 0; i < n; i++ {
+		select {
+		case <-arrived:
+		case err := <-errc:
+			return err
+		case <-deadline.C:
+			return fmt.Errorf("%d of %d connections had nothing in %v", n-i, n, timeout)
+		}
+	}
+	return nil
 }
 
 // contender is one server a family compares: a kind, with flags of its
