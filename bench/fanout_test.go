@@ -26,12 +26,12 @@ func TestFanOutAllocsConstant(t *testing.T) {
 // until every send has completed. allocs/op is per broadcast.
 func BenchmarkFanOutOverlap(b *testing.B) {
 	const n = 100
-	r, err := newBroadcastRig(n, fanOutScenario.Size)
+	r, err := newBroadcastRig(n, fanOutSize)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer r.close()
-	b.SetBytes(int64(n * fanOutScenario.Size))
+	b.SetBytes(int64(n * fanOutSize))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -44,8 +44,8 @@ func TestFanInFamily(t *testing.T) {
 // broadcasts a second.
 func TestFanOutFamily(t *testing.T) {
 	t.Parallel() // most of the time is servers starting and stopping
-	sec, err := fanOutSection(tinyConfig, 20, 256, 200)
-	if err != nil {
+	var sec section
+	if err := fanOutScenario(tinyConfig, &sec, 20, 256, 200, 0); err != nil {
 		t.Fatal(err)
 	}
 	checkSection(t, sec, "overlap", "gnet", "netconn")
