@@ -80,7 +80,7 @@ func (m serverMode) servers(kind string) (modeServers, error) {
 	case "fanin":
 		return fanInServers(m), nil
 	case "fanout":
-		return fanOutServers(m), nil
+		return fanOutServers(m, kind), nil
 	case "gather":
 		return gatherServers(m)
 	}
