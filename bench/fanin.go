@@ -247,7 +247,8 @@ func fanInSection(cfg config, name string, senders, size int) (section, error) {
 			"each sender's in order (interleaving between senders is allowed). msgs/s counts frames; CPU is the server's per frame. "+
 			"overlap's goroutines call Socket.Send; its actors send *actor.Send messages to the socket's PID (ctx.Send, and ctx.Request "+
 			"on the last of each 16 for a Completion); gnet's goroutines call AsyncWrite; net.Conn's call Write. "+
-			"Each overlap and gnet sender keeps at most 32 frames in flight.", senders, size),
+			"Each overlap and gnet sender keeps at most 32 frames in flight (gnet's AsyncWrite callback comes once the frame is "+
+			"written or copied into its unbounded outbound buffer).", senders, size),
 		Header: []string{"scenario", "server", "msgs/s", "MB/s", "server CPU µs/msg", "msgs/s vs net.Conn", "net.Conn CPU/msg ÷ this"},
 	}
 	args := []string{"-mode", "fanin", "-senders", strconv.Itoa(senders), "-size", strconv.Itoa(size)}

@@ -213,7 +213,10 @@ func runGather(cfg config, _ string) (section, error) {
 	sec := section{
 		Title: "Gather",
 		Note: "The client opens one connection; the server sends it messages of many segments as fast as it takes them. " +
-			"A msg is one whole array. The client checks every segment: whole, in its place, in its message's turn.",
+			"A msg is one whole array. The client checks every segment: whole, in its place, in its message's turn. " +
+			"overlap and raw gnet keep up to 16 messages in flight (gnet's AsyncWritev callback comes once its writev is done or " +
+			"copied into its unbounded outbound buffer: once the kernel's buffer is full, gnet copies every message, and its " +
+			"senders are not paced by delivery); net.Conn writes one message at a time.",
 		Header: []string{"scenario", "server", "msgs/s", "MB/s", "server CPU µs/msg", "msgs/s vs net.Buffers", "net.Buffers CPU/msg ÷ this"},
 	}
 	for _, sc := range gatherScenarios {
