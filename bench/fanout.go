@@ -28,9 +28,10 @@ import (
 //	gnet:    a fresh copy of the frame per broadcast, written by one task
 //	         on each event loop to that loop's connections (gnetFanOut).
 //	netconn: a fresh copy per broadcast, handed to each connection's
-//	         goroutine through its channel; the goroutine writes it. A
-//	         connection whose channel is full (fanOutQueue broadcasts behind)
-//	         is dropped, as a chat server drops a client that stops reading.
+//	         goroutine through its channel; the goroutine writes it. The hub
+//	         waits for a connection fanOutQueue broadcasts behind (and so
+//	         broadcasts less often), as overlap's sockets queue up to their
+//	         pending limits: neither drops a slow client here.
 const fanOutQueue = 256
 
 // fanOutScenarios are the fan-out family's scenarios: the issue's, which
@@ -66,21 +67,15 @@ func (h *hub[T]) join(t T) {
 func (h *hub[T]) leave(t T) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.remove(t)
-}
-
-// remove is leave with mu held.
-func (h *hub[T]) remove(t T) bool {
 	i, ok := h.index[t]
 	if !ok {
-		return false
+		return
 	}
 	last := len(h.members) - 1
 	h.members[i] = h.members[last]
 	h.index[h.members[i]] = i
 	h.members = h.members[:last]
 	delete(h.index, t)
-	return true
 }
 
 // run broadcasts a size-byte frame rate times a second, forever: each tick
@@ -141,7 +136,7 @@ func (b *broadcaster) broadcast(socks []*actor.Socket, msg []byte, released func
 func fanOutServers(m serverMode, kind string) modeServers {
 	socks := newHub[*actor.Socket]()
 	loops := newHub[*gnetLoop]()
-	chans := newHub[chan []byte]()
+	chans := newHub[*chanMember]()
 	switch kind {
 	case "gnet":
 		go loops.run(m.Rate, m.Size, func(members []*gnetLoop, frame []byte) {
@@ -151,17 +146,12 @@ func fanOutServers(m serverMode, kind string) modeServers {
 			}
 		})
 	case "netconn":
-		go chans.run(m.Rate, m.Size, func(members []chan []byte, frame []byte) {
+		go chans.run(m.Rate, m.Size, func(members []*chanMember, frame []byte) {
 			msg := append([]byte(nil), frame...) // shared, never written again
-			for i := 0; i < len(members); i++ {
+			for _, c := range members {
 				select {
-				case members[i] <- msg:
-				default: // fanOutQueue behind: drop it (remove moves another into i)
-					ch := members[i]
-					chans.remove(ch)
-					close(ch)
-					members = members[:len(members)-1]
-					i--
+				case c.ch <- msg: // waits while fanOutQueue broadcasts are queued for c
+				case <-c.gone:
 				}
 			}
 		})
@@ -180,16 +170,24 @@ func fanOutServers(m serverMode, kind string) modeServers {
 		}),
 		gnet: &gnetFanOut{hub: loops, loops: map[gnet.EventLoop]*gnetLoop{}},
 		netconn: func(c net.Conn) {
-			ch := make(chan []byte, fanOutQueue)
-			chans.join(ch)
-			for msg := range ch {
+			m := &chanMember{ch: make(chan []byte, fanOutQueue), gone: make(chan struct{})}
+			chans.join(m)
+			for msg := range m.ch {
 				if _, err := c.Write(msg); err != nil {
-					chans.leave(ch)
+					close(m.gone) // before leave: the hub may be waiting on m.ch, holding the hub's lock
+					chans.leave(m)
 					return
 				}
 			}
 		},
 	}
+}
+
+// chanMember is a net.Conn fan-out connection's channel, and gone, closed
+// by its goroutine when the connection has failed.
+type chanMember struct {
+	ch   chan []byte
+	gone chan struct{}
 }
 
 // gnetFanOut keeps each event loop's connections, and the hub's set of
