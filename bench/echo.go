@@ -212,36 +212,12 @@ func runEchoMatrix(cfg config, letters string) (section, error) {
 			sc.Conns = 100 // a quick run's scenario c: fewer connections, same shape
 			sc.Name = strings.Replace(sc.Name, "1,000 conns", "100 conns", 1)
 		}
-		fig := byKind{}
-		for r := 0; r < cfg.Rounds; r++ {
-			// Rotate the order each round so no server always runs first
-			// (or right after another one's connections are torn down).
-			for i := range cfg.Kinds {
-				kind := cfg.Kinds[(i+r)%len(cfg.Kinds)]
-				srv, err := startServer(kind, cfg.Loops, profilePath(kind, sc.Name, r))
-				if err != nil {
-					return sec, err
-				}
-				res, err := runEcho(srv, sc, cfg.Warm, cfg.Measure)
-				if serr := srv.stop(); err == nil && serr != nil {
-					err = fmt.Errorf("%s: %v", kind, serr)
-				}
-				if err != nil {
-					return sec, fmt.Errorf("%s, %s: %w", sc.Name, kind, err)
-				}
-				f := fig.of(kind)
-				p := res.Latency.percentiles(0.5, 0.99, 0.999)
-				f.rate = append(f.rate, res.rate())
-				f.mbps = append(f.mbps, res.mbps())
-				f.cpu = append(f.cpu, res.cpuPerMsg())
-				f.p50 = append(f.p50, us(p[0]))
-				f.p99 = append(f.p99, us(p[1]))
-				f.p999 = append(f.p999, us(p[2]))
-				progress("%s round %d/%d %-8s %9.0f msgs/s %6.2f µs/msg (%.0f%% sys) p50 %.0f µs",
-					sc.Name, r+1, cfg.Rounds, kind, res.rate(), res.cpuPerMsg(), res.sysShare()*100, us(p[0]))
-			}
+		fig, err := runRounds(cfg, sc.Name, nil, kindContenders(cfg.Kinds), func(srv *server) (echoResult, error) {
+			return runEcho(srv, sc, cfg.Warm, cfg.Measure)
+		})
+		if err != nil {
+			return sec, err
 		}
-		progressDone()
 		nc, gn := fig["netconn"], fig["gnet"]
 		for _, kind := range cfg.Kinds {
 			f := fig[kind]

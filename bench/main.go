@@ -5,7 +5,7 @@
 // against net.Conn and raw gnet measured in the same run.
 //
 //	go run ./bench [-rounds 3] [-measure 3s] [-scenarios b,c]
-//	go run ./bench server -kind overlap|gnet|netconn [-addr 127.0.0.1:0]
+//	go run ./bench server -kind overlap|gnet|netconn [-addr 127.0.0.1:0] [-mode echo|fanin|fanout|gather]
 //	go run ./bench server -kind fileserve|nethttp -root DIR
 //	go run ./bench soak [-duration 10m] [-conns 2000] [-every 5s]
 package main
@@ -81,7 +81,9 @@ func main() {
 }
 
 // serverMain is the "server" subcommand: one server of the suite in this
-// process, until SIGINT or SIGTERM. It exits 1 when the server fails.
+// process, until SIGINT or SIGTERM. It exits 1 when the server fails. The
+// tests' binary runs it too (TestMain), so that they start servers the way
+// the suite does.
 func serverMain(args []string) {
 	fs := flag.NewFlagSet("server", flag.ExitOnError)
 	kind := fs.String("kind", "overlap", "server: "+strings.Join(append(serverKinds, fileServerKinds...), ", "))
@@ -91,6 +93,8 @@ func serverMain(args []string) {
 	prof := fs.String("cpuprofile", "", "write a CPU profile of the server here")
 	memprof := fs.String("memprofile", "", "write a heap profile of the server here when it is told to stop, before it closes its connections (every allocation sampled)")
 	cpus := fs.String("cpus", "", "bind the server to these CPUs (e.g. 0 or 0-1)")
+	var mode serverMode
+	mode.flags(fs)
 	_ = fs.Parse(args)
 	if *cpus != "" {
 		if err := pinSelf(*cpus); err != nil {
@@ -115,7 +119,7 @@ func serverMain(args []string) {
 			}
 		}
 	}
-	if err := runServer(*kind, *addr, *loops, *root, onStop); err != nil {
+	if err := runServer(*kind, *addr, *loops, mode, *root, onStop); err != nil {
 		fmt.Fprintln(os.Stderr, "bench server:", err)
 		os.Exit(1) //nolint:gocritic // the profile is lost on failure
 	}

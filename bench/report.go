@@ -28,6 +28,9 @@ type family struct {
 // families is every scenario family, in the report's order.
 var families = []family{
 	{Letters: "abcd", Run: runEchoMatrix},
+	{Letters: "n", Run: runFanIn},
+	{Letters: "f", Run: runFanOut},
+	{Letters: "g", Run: runGather},
 	{Letters: "i", Run: runIdle},
 	{Letters: "h", Run: runFileServe},
 }
@@ -83,7 +86,7 @@ func ratiosMarkdown(w io.Writer, secs []section) {
 }
 
 // scenarioHelp describes the -scenarios letters.
-const scenarioHelp = "echo a (1 conn × 1 × 64 B), b (100 × 8 × 128 B), c (1,000 × 1 × 512 B), d (50 × 2 × 64 KiB); i idle memory; h file server (1 KiB, 100 KiB, 10 MiB files, fileserve vs net/http)"
+const scenarioHelp = "echo a (1 conn × 1 × 64 B), b (100 × 8 × 128 B), c (1,000 × 1 × 512 B), d (50 × 2 × 64 KiB); n fan-in (64 senders × 64 B to 1 conn); f fan-out (256 B to 1,000 and 100 conns × 1,000/s); g gather (16 × 64 B, 64 × 1 KiB); i idle memory; h file server (1 KiB, 100 KiB, 10 MiB files, fileserve vs net/http)"
 
 // progress rewrites the one progress line on stderr.
 func progress(format string, args ...any) {

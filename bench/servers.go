@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
+	protoactor "github.com/asynkron/protoactor-go/actor"
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/overlapio/overlap/actor"
@@ -19,7 +22,8 @@ import (
 	"github.com/overlapio/overlap/transport"
 )
 
-// The echo servers the suite compares, each run as its own process:
+// The servers the suite compares, each run as its own process; in echo
+// mode (the push modes are described in their families' files):
 //
 //	overlap: socket actors, each received buffer sent back with an
 //	         overlapped send that holds it: examples/echo's handler and
@@ -37,10 +41,66 @@ var serverKinds = []string{"overlap", "gnet", "netconn", "overlap-copy"}
 //	nethttp:   net/http's FileServer on an http.Server.
 var fileServerKinds = []string{"fileserve", "nethttp"}
 
-// runServer serves kind on addr, prints "listening on ADDR" and runs until
-// SIGINT/SIGTERM. The file servers serve root. A non-nil onStop runs when the signal comes, before the
+// serverMode is what a server does with its connections: echo what they
+// send (the default), or push frames to them unasked (the fan-in, fan-out
+// and gather families). Each family's file has its servers of every kind.
+type serverMode struct {
+	Name    string // echo, fanin, fanout, gather
+	Size    int    // bytes of a frame (fan-in, fan-out) or of a segment (gather)
+	Senders int    // fan-in: concurrent senders to the one connection
+	Actors  bool   // fan-in, overlap: the senders are actors, not goroutines
+	Segs    int    // gather: segments in one message
+	Rate    int    // fan-out: broadcasts a second
+	Write   string // gather, netconn: "segments" (a Write each) or "buffers" (net.Buffers)
+}
+
+// flags registers m's fields as the server subcommand's flags.
+func (m *serverMode) flags(fs *flag.FlagSet) {
+	fs.StringVar(&m.Name, "mode", "echo", "echo, or push frames: fanin, fanout, gather")
+	fs.IntVar(&m.Size, "size", 64, "frame or segment bytes (push modes)")
+	fs.IntVar(&m.Senders, "senders", 64, "fanin: concurrent senders")
+	fs.BoolVar(&m.Actors, "actors", false, "fanin, overlap: actors send instead of goroutines")
+	fs.IntVar(&m.Segs, "segs", 16, "gather: segments a message")
+	fs.IntVar(&m.Rate, "rate", 1000, "fanout: broadcasts a second")
+	fs.StringVar(&m.Write, "write", "segments", "gather, netconn: segments (a Write each) or buffers (net.Buffers.WriteTo)")
+}
+
+// modeServers is one mode's servers: the overlap handler and its socket
+// options, the raw gnet handler, and what a net.Conn server runs for each
+// connection (in a goroutine of its own).
+type modeServers struct {
+	overlap     *protoactor.Props
+	overlapOpts actor.Options
+	gnet        gnetHandler
+	netconn     func(net.Conn)
+}
+
+// servers returns the servers of m's mode.
+func (m serverMode) servers(kind string) (modeServers, error) {
+	switch m.Name {
+	case "echo":
+		opts := echo.Options // examples/echo's handler and options
+		opts.LendReceived = kind == "overlap"
+		return modeServers{overlap: echo.Props(), overlapOpts: opts, gnet: &gnetEcho{},
+			netconn: func(c net.Conn) {
+				buf := make([]byte, 64<<10)
+				_, _ = io.CopyBuffer(c, readerOnly{c}, buf)
+			}}, nil
+	case "fanin":
+		return fanInServers(m), nil
+	case "fanout":
+		return fanOutServers(m, kind), nil
+	case "gather":
+		return gatherServers(m)
+	}
+	return modeServers{}, fmt.Errorf("unknown mode %q (want echo, fanin, fanout or gather)", m.Name)
+}
+
+// runServer serves kind (in mode, for the echo and push kinds; from root,
+// for the file servers) on addr, prints "listening on ADDR" and runs until
+// SIGINT/SIGTERM. A non-nil onStop runs when the signal comes, before the
 // server closes anything (the heap profile of -memprofile).
-func runServer(kind, addr string, loops int, root string, onStop func()) error {
+func runServer(kind, addr string, loops int, mode serverMode, root string, onStop func()) error {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	stop := make(chan struct{})
@@ -51,6 +111,16 @@ func runServer(kind, addr string, loops int, root string, onStop func()) error {
 		}
 		close(stop)
 	}()
+	if slices.Contains(fileServerKinds, kind) {
+		return runFileServer(kind, addr, loops, root, stop)
+	}
+	if !slices.Contains(serverKinds, kind) {
+		return fmt.Errorf("unknown server kind %q (want one of %v)", kind, append(serverKinds, fileServerKinds...))
+	}
+	srv, err := mode.servers(kind)
+	if err != nil {
+		return err
+	}
 	switch kind {
 	case "overlap", "overlap-copy":
 		sys := actor.NewSystem()
@@ -59,9 +129,7 @@ func runServer(kind, addr string, loops int, root string, onStop func()) error {
 		if err != nil {
 			return err
 		}
-		opts := echo.Options // examples/echo's handler and options
-		opts.LendReceived = kind == "overlap"
-		ln, err := eng.Listen("tcp", addr, echo.Props(), transport.WithSocketOptions(opts))
+		ln, err := eng.Listen("tcp", addr, srv.overlap, transport.WithSocketOptions(srv.overlapOpts))
 		if err != nil {
 			return err
 		}
@@ -69,14 +137,16 @@ func runServer(kind, addr string, loops int, root string, onStop func()) error {
 		<-stop
 		return eng.Stop(context.Background())
 	case "gnet":
-		h := &gnetEcho{ready: make(chan gnet.Engine, 1)}
+		h := srv.gnet
+		ready := make(chan gnet.Engine, 1)
+		h.setReady(ready)
 		errc := make(chan error, 1)
 		go func() {
 			errc <- gnet.Run(h, "tcp://"+addr, gnet.WithMulticore(loops > 1), gnet.WithNumEventLoop(loops), gnet.WithTCPNoDelay(gnet.TCPNoDelay), gnet.WithLogger(quiet{}))
 		}()
 		var eng gnet.Engine
 		select {
-		case eng = <-h.ready:
+		case eng = <-ready:
 		case err := <-errc:
 			return err
 		}
@@ -94,7 +164,7 @@ func runServer(kind, addr string, loops int, root string, onStop func()) error {
 		l.Close()
 		<-stop
 		return eng.Stop(context.Background())
-	case "netconn":
+	default: // netconn
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			return err
@@ -108,13 +178,19 @@ func runServer(kind, addr string, loops int, root string, onStop func()) error {
 				}
 				go func() {
 					defer c.Close()
-					buf := make([]byte, 64<<10)
-					_, _ = io.CopyBuffer(c, readerOnly{c}, buf)
+					srv.netconn(c)
 				}()
 			}
 		}()
 		<-stop
 		return l.Close()
+	}
+}
+
+// runFileServer serves root over HTTP with the file server kind until stop
+// is closed.
+func runFileServer(kind, addr string, loops int, root string, stop <-chan struct{}) error {
+	switch kind {
 	case "fileserve":
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -144,22 +220,36 @@ func runServer(kind, addr string, loops int, root string, onStop func()) error {
 		defer cancel()
 		return hs.Shutdown(ctx)
 	}
-	return fmt.Errorf("unknown server kind %q (want one of %v)", kind, append(serverKinds, fileServerKinds...))
+	return fmt.Errorf("unknown file server kind %q (want one of %v)", kind, fileServerKinds)
 }
 
 // readerOnly hides net.Conn's ReadFrom/WriteTo so io.CopyBuffer uses the
 // plain read-write loop a goroutine-per-connection server has.
 type readerOnly struct{ io.Reader }
 
-type gnetEcho struct {
-	gnet.BuiltinEventEngine
-	ready chan gnet.Engine
+// gnetHandler is a raw gnet server's handler; setReady gives it the
+// channel its OnBoot hands the engine to.
+type gnetHandler interface {
+	gnet.EventHandler
+	setReady(chan<- gnet.Engine)
 }
 
-func (h *gnetEcho) OnBoot(e gnet.Engine) gnet.Action {
+// gnetBoot is the part of every raw gnet handler that reports the engine
+// once it has booted.
+type gnetBoot struct {
+	gnet.BuiltinEventEngine
+	ready chan<- gnet.Engine
+}
+
+func (h *gnetBoot) setReady(c chan<- gnet.Engine) { h.ready = c }
+
+func (h *gnetBoot) OnBoot(e gnet.Engine) gnet.Action {
 	h.ready <- e
 	return gnet.None
 }
+
+// gnetEcho is the raw gnet echo.
+type gnetEcho struct{ gnetBoot }
 
 func (h *gnetEcho) OnTraffic(c gnet.Conn) gnet.Action {
 	buf, _ := c.Next(-1)

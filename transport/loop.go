@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -16,9 +17,14 @@ import (
 
 // loopState is what overlap keeps per gnet event loop: the writev scratch, a
 // way to post tasks to the loop without allocating, and the header of lent
-// reads. All but stopped are owned by the loop.
+// reads. All but stopped and the posted batch (under mu) are owned by the
+// loop.
 type loopState struct {
 	stopped atomic.Bool // the engine is shutting down: tasks would never run
+	mu      sync.Mutex  // guards queued and posted
+	queued  []func()    // posted, not yet taken by the loop
+	posted  bool        // a runBatch task is on its way to the loop, or running
+	spare   []func()    // the loop's: its last batch, to queue in again
 	el      gnet.EventLoop
 	iov     iovecs
 	poller  *netpoll.Poller // nil: fall back to EventLoop.Execute
@@ -54,22 +60,74 @@ func pollerOf(el gnet.EventLoop) (*netpoll.Poller, int) {
 	return p, epfd
 }
 
-// runTask is the one task function posted to loops: its parameter is the
-// func to run (a func value fits an interface without allocating).
-func runTask(param any) error {
-	param.(func())()
-	return nil
-}
-
-// post runs fn on the loop, later.
+// post runs fn on the loop, later, after the fns posted before it.
+//
+// Posts are batched: a post finds a batch task (runBatch) on its way to the
+// loop or running there, and joins it, or triggers one. gnet's task queue
+// allocates a node per task, so a broadcast that wakes every socket of a
+// loop costs that loop about one allocation, not one per socket. A post that
+// fails (the loop is gone) leaves its fn out.
 func (ls *loopState) post(fn func()) error {
 	if ls.stopped.Load() {
 		return errLoopStopped
 	}
-	if ls.poller != nil {
-		return ls.poller.Trigger(queue.LowPriority, runTask, fn)
+	if ls.poller == nil {
+		return ls.el.Execute(context.Background(), runnable(fn))
 	}
-	return ls.el.Execute(context.Background(), runnable(fn))
+	ls.mu.Lock()
+	ls.queued = append(ls.queued, fn)
+	first := !ls.posted
+	ls.posted = true
+	ls.mu.Unlock()
+	if !first {
+		return nil
+	}
+	err := ls.poller.Trigger(queue.LowPriority, runBatch, ls)
+	if err != nil {
+		// No batch task will run: take fn back (posted was false, so the
+		// queue was empty and fn is its first).
+		ls.mu.Lock()
+		ls.queued = append(ls.queued[:0], ls.queued[1:]...)
+		ls.posted = false
+		ls.mu.Unlock()
+	}
+	return err
+}
+
+// batchRounds bounds the rounds of one runBatch: fns posted while it runs
+// are run in the next round, up to this many, then in a new task, so that
+// the loop serves its connections' I/O in between.
+const batchRounds = 4
+
+// runBatch runs on the loop the fns posted to it (a *loopState), in order,
+// round after round until none is left.
+func runBatch(param any) error {
+	ls := param.(*loopState)
+	for round := 0; ; round++ {
+		ls.mu.Lock()
+		batch := ls.queued
+		if len(batch) == 0 {
+			ls.posted = false
+			ls.mu.Unlock()
+			return nil
+		}
+		if round == batchRounds {
+			ls.mu.Unlock()
+			if err := ls.poller.Trigger(queue.LowPriority, runBatch, ls); err != nil {
+				ls.mu.Lock()
+				ls.posted = false // the next post tries again
+				ls.mu.Unlock()
+			}
+			return nil
+		}
+		ls.queued, ls.spare = ls.spare[:0], nil
+		ls.mu.Unlock()
+		for i, fn := range batch {
+			fn()
+			batch[i] = nil
+		}
+		ls.spare = batch
+	}
 }
 
 var errLoopStopped = errors.New("overlap: the event loop has stopped")

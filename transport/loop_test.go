@@ -1,7 +1,10 @@
 package transport
 
 import (
+	"fmt"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/overlapio/overlap/actor"
 )
@@ -31,5 +34,82 @@ func TestPollerLayout(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no event loop recorded")
+	}
+}
+
+// loopOf returns the state of the engine's one event loop, once a
+// connection has made it.
+func loopOf(t *testing.T, e *Engine) *loopState {
+	t.Helper()
+	for _, br := range e.bridges() {
+		br.mu.Lock()
+		for _, ls := range br.loops {
+			br.mu.Unlock()
+			return ls
+		}
+		br.mu.Unlock()
+	}
+	t.Fatal("no event loop recorded")
+	return nil
+}
+
+// Tasks posted to a loop from many goroutines at once, and from tasks on
+// the loop itself, all run, each goroutine's in the order it posted them,
+// however they were batched.
+func TestPostRunsEveryTaskInOrder(t *testing.T) {
+	_, e := startEngine(t, Config{Loops: 1})
+	socks := make(chan *actor.Socket, 1)
+	l, err := e.Listen("tcp", "127.0.0.1:0", socketsProps(socks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = dialPeer(t, l)
+	acceptSocket(t, socks)
+	ls := loopOf(t, e)
+
+	const posters, each = 4, 2000
+	var next [posters + 1]int // the loop's: the next number due from each poster
+	var failed atomic.Value
+	done := make(chan struct{}, posters+1)
+	check := func(p, n int) {
+		if next[p] != n {
+			failed.CompareAndSwap(nil, fmt.Sprintf("poster %d: task %d ran where %d was due", p, n, next[p]))
+		}
+		next[p]++
+		if next[p] == each {
+			done <- struct{}{}
+		}
+	}
+	for p := 0; p < posters; p++ {
+		go func() {
+			for n := 0; n < each; n++ {
+				if err := ls.post(func() { check(p, n) }); err != nil {
+					failed.CompareAndSwap(nil, err.Error())
+					return
+				}
+			}
+		}()
+	}
+	// A chain of tasks that each post the next from the loop.
+	var chain func(n int)
+	chain = func(n int) {
+		check(posters, n)
+		if n+1 < each {
+			_ = ls.post(func() { chain(n + 1) })
+		}
+	}
+	if err := ls.post(func() { chain(0) }); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(30 * time.Second)
+	for range posters + 1 {
+		select {
+		case <-done:
+		case <-deadline:
+			t.Fatalf("tasks still due after 30 s (%v)", failed.Load())
+		}
+	}
+	if f := failed.Load(); f != nil {
+		t.Fatal(f)
 	}
 }
