@@ -79,15 +79,7 @@ func drive(srv *server, n int, warm, measure time.Duration, work func(id int, c 
 		}
 		wg.Wait()
 	}()
-	wait := func(d time.Duration) error {
-		select {
-		case err := <-errc:
-			return err
-		case <-time.After(d):
-			return nil
-		}
-	}
-	if err := wait(warm); err != nil {
+	if err := waitErr(errc, warm); err != nil {
 		return window{}, err
 	}
 	select {
@@ -97,18 +89,36 @@ func drive(srv *server, n int, warm, measure time.Duration, work func(id int, c 
 	case <-time.After(warmCap):
 		return window{}, fmt.Errorf("%d of %d connections completed no exchange in %s", p.cold.Load(), n, warm+warmCap)
 	}
+	return timeWindow(srv, errc, &p.counting, measure)
+}
+
+// waitErr waits d, or less if a worker's error arrives on errc first.
+func waitErr(errc <-chan error, d time.Duration) error {
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// timeWindow is a run's measured window: on is true for measure (the
+// workers count what they complete while it is), and the window's length
+// and srv's CPU time over it come back. A worker's error on errc ends it.
+func timeWindow(srv *server, errc <-chan error, on *atomic.Bool, measure time.Duration) (window, error) {
 	pid := srv.cmd.Process.Pid
 	cpu0, err := cpuTime(pid)
 	if err != nil {
 		return window{}, err
 	}
 	t0 := time.Now()
-	p.counting.Store(true)
-	if err := wait(measure); err != nil {
+	on.Store(true)
+	err = waitErr(errc, measure)
+	on.Store(false)
+	elapsed := time.Since(t0)
+	if err != nil {
 		return window{}, err
 	}
-	p.counting.Store(false)
-	elapsed := time.Since(t0)
 	cpu1, err := cpuTime(pid)
 	if err != nil {
 		return window{}, err

@@ -31,35 +31,14 @@ func (m *meter) add(msgs, bytes int64) bool {
 // messages (m) and srv's CPU time for measure. An error from the client
 // (errc) ends the run.
 func (m *meter) measure(srv *server, errc <-chan error, warm, measure time.Duration) (echoResult, error) {
-	wait := func(d time.Duration) error {
-		select {
-		case err := <-errc:
-			return err
-		case <-time.After(d):
-			return nil
-		}
-	}
-	if err := wait(warm); err != nil {
+	if err := waitErr(errc, warm); err != nil {
 		return echoResult{}, err
 	}
-	pid := srv.cmd.Process.Pid
-	cpu0, err := cpuTime(pid)
+	w, err := timeWindow(srv, errc, &m.on, measure)
 	if err != nil {
 		return echoResult{}, err
 	}
-	t0 := time.Now()
-	m.on.Store(true)
-	err = wait(measure)
-	m.on.Store(false)
-	elapsed := time.Since(t0)
-	if err != nil {
-		return echoResult{}, err
-	}
-	cpu1, err := cpuTime(pid)
-	if err != nil {
-		return echoResult{}, err
-	}
-	return echoResult{Msgs: m.msgs.Load(), Bytes: m.bytes.Load(), Elapsed: elapsed, ServerCPU: cpu1.sub(cpu0), Latency: &m.lat}, nil
+	return echoResult{Msgs: m.msgs.Load(), Bytes: m.bytes.Load(), Elapsed: w.Elapsed, ServerCPU: w.ServerCPU, Latency: &m.lat}, nil
 }
 
 // dialAll opens n connections to addr, or none.
