@@ -42,10 +42,9 @@ import (
 //   - RSS is flat: after a warm-up (the first fifth of the run), the largest
 //     RSS of the last third of the samples is at most 1.2× the largest of the
 //     first third. The warm-up covers the server's heap reaching its steady
-//     size, and protoactor's process registry: 32,768 small maps (1,024
-//     buckets of a 32-shard concurrent map) that keep their storage once
-//     used, so that it grows by up to ~8 MB over the first ~100,000
-//     connections (each socket actor has a new ID) and then stays;
+//     size, and protoactor's process registry, whose small maps keep their
+//     storage once used (each socket actor has a new ID), so that it grows
+//     over the first tens of thousands of connections and then stays;
 //   - the server's sockets, file descriptors and goroutines return to where
 //     they were before the load;
 //   - every echoed byte was right, and no connection failed that the client
