@@ -23,6 +23,7 @@ func BenchmarkFanInOverlap(b *testing.B) {
 	b.ReportAllocs()
 	b.SetParallelism(fanInSenders / 2) // × GOMAXPROCS (2 here)
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		const every = 16
 		var marks [2]actor.Overlapped
@@ -71,6 +72,7 @@ func BenchmarkFanInNetConn(b *testing.B) {
 	b.ReportAllocs()
 	b.SetParallelism(fanInSenders / 2)
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		frame := make([]byte, 64)
 		for pb.Next() {

@@ -84,6 +84,7 @@ func BenchmarkGatherOverlap(b *testing.B) {
 			b.SetBytes(int64(g.segs * g.size))
 			b.ReportAllocs()
 			b.ResetTimer()
+			defer cpuPerOp(b)()
 			for i := 0; i < b.N+window; i++ {
 				ov := &ovs[i%window]
 				if i >= window {
@@ -141,6 +142,7 @@ func benchNetConn(b *testing.B, send func(net.Conn, [][]byte) error) {
 			b.SetBytes(int64(g.segs * g.size))
 			b.ReportAllocs()
 			b.ResetTimer()
+			defer cpuPerOp(b)()
 			for i := 0; i < b.N; i++ {
 				if err := send(c, segs); err != nil {
 					b.Fatal(err)
