@@ -362,6 +362,7 @@ func (s *Socket) completeOp(op *sendOp, n int, err error) {
 	if op.kind != opData {
 		return
 	}
+	op.releaseSegs()
 	s.pending.Sub(packPending(op.size))
 	if op.direct {
 		s.direct = directResult{n: n, err: err, done: true}
