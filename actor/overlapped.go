@@ -22,8 +22,8 @@ type Overlapped struct {
 	// routines use for context). overlap never touches it.
 	Context any
 
-	state atomic.Int32 // ovIdle, ovPending, ovDone; owned by the submitter until pending, then by the socket
-	mu    sync.Mutex   // guards done, bytes and err across one operation
+	state atomic.Int32  // ovIdle, ovPending, ovDone; owned by the submitter until pending, then by the socket
+	mu    sync.Mutex    // guards done, bytes and err across one operation
 	done  chan struct{} // made by the first Done of a pending operation; nil until then
 	bytes int
 	err   error

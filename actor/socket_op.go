@@ -31,9 +31,9 @@ type sendOp struct {
 	nseg    int32 // segments in inline or extra
 	inline  [inlineSegs][]byte
 	extra   *segArray // more than inlineSegs segments: a pooled array, back to its pool at completion
-	size    int   // bytes in all segments
-	sent    int   // bytes the kernel has taken so far (writer-owned)
-	end     int64 // stream offset just past the send's last byte, once written
+	size    int       // bytes in all segments
+	sent    int       // bytes the kernel has taken so far (writer-owned)
+	end     int64     // stream offset just past the send's last byte, once written
 	ov      *Overlapped
 	replyTo *protoactor.PID
 	hold    Releaser
