@@ -22,9 +22,9 @@ type Overlapped struct {
 	// routines use for context). overlap never touches it.
 	Context any
 
-	state atomic.Int32 // ovIdle, ovPending, ovDone; owned by the submitter until pending, then by the socket
-	mu    sync.Mutex   // guards done, bytes and err across one operation
-	done  chan struct{}
+	state atomic.Int32  // ovIdle, ovPending, ovDone; owned by the submitter until pending, then by the socket
+	mu    sync.Mutex    // guards done, bytes and err across one operation
+	done  chan struct{} // made by the first Done of a pending operation; nil until then
 	bytes int
 	err   error
 }
@@ -36,7 +36,9 @@ const (
 )
 
 // arm moves o to pending for a new operation. It fails with ErrInvalid when
-// o's previous send has not completed.
+// o's previous send has not completed. It allocates nothing: the channel
+// Done returns is made only if someone asks for it before the operation
+// completes (a send that completes first costs no channel).
 func (o *Overlapped) arm() error {
 	for {
 		s := o.state.Load()
@@ -48,7 +50,7 @@ func (o *Overlapped) arm() error {
 		}
 	}
 	o.mu.Lock()
-	o.done = make(chan struct{})
+	o.done = nil
 	o.bytes, o.err = 0, nil
 	o.mu.Unlock()
 	return nil
@@ -60,10 +62,20 @@ func (o *Overlapped) complete(n int, err error) {
 	o.mu.Lock()
 	o.bytes, o.err = n, err
 	done := o.done
-	o.mu.Unlock()
 	o.state.Store(ovDone)
-	close(done)
+	o.mu.Unlock()
+	if done != nil {
+		close(done)
+	}
 }
+
+// closedChan is what Done returns for an operation that completed before
+// anyone asked for its channel.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // Pending reports whether o's send has been submitted and not completed.
 func (o *Overlapped) Pending() bool { return o.state.Load() == ovPending }
@@ -73,7 +85,16 @@ func (o *Overlapped) Pending() bool { return o.state.Load() == ovPending }
 func (o *Overlapped) Done() <-chan struct{} {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.done
+	switch {
+	case o.done != nil:
+		return o.done
+	case o.state.Load() == ovPending:
+		o.done = make(chan struct{})
+		return o.done
+	case o.state.Load() == ovDone:
+		return closedChan
+	}
+	return nil // never submitted
 }
 
 // Result returns the bytes sent and the error of the last completed

@@ -380,11 +380,13 @@ func (s *Socket) completeOp(op *sendOp, n int, err error) {
 	s.cfg.sys.complete(s.pid, op, n, err)
 }
 
-// finish releases what the send held and completes its Overlapped, after
-// the ownership check of an overlapdebug build; the completion message is
+// finish releases what the send held (its pooled segment list, its Hold)
+// and completes its Overlapped, after the ownership check of an
+// overlapdebug build, which reads the segments; the completion message is
 // the caller's.
 func (op *sendOp) finish(n int, err error) {
 	verify(op, n, err) // overlapdebug only: the single completion point
+	op.releaseSegs()
 	if op.hold != nil {
 		op.hold.Release()
 	}

@@ -96,9 +96,13 @@ func discard(msg any) {
 	}
 }
 
-// schedule makes sure someone processes the mailbox.
+// schedule makes sure someone processes the mailbox. The load before the
+// CAS keeps the status line shared while the mailbox runs: with many
+// senders, most find it running, and a failed CAS would still take the line
+// from the loop. Either this load sees the mailbox idle, or the runner's
+// check after it stores idle (process, hasWork) sees what we queued.
 func (s *Socket) schedule() {
-	if s.holding.Load() || !s.status.CompareAndSwap(mbIdle, mbRunning) {
+	if s.holding.Load() || s.status.Load() != mbIdle || !s.status.CompareAndSwap(mbIdle, mbRunning) {
 		return
 	}
 	s.dispatch()

@@ -1,6 +1,9 @@
 package actor
 
 import (
+	"math/bits"
+	"sync"
+
 	protoactor "github.com/asynkron/protoactor-go/actor"
 )
 
@@ -29,10 +32,10 @@ type sendOp struct {
 	try     bool  // TrySend: write what fits once, never wait
 	nseg    int32 // segments in inline or extra
 	inline  [inlineSegs][]byte
-	extra   [][]byte
-	size    int   // bytes in all segments
-	sent    int   // bytes the kernel has taken so far (writer-owned)
-	end     int64 // stream offset just past the send's last byte, once written
+	extra   *segArray // more than inlineSegs segments: a pooled array, back to its pool at completion
+	size    int       // bytes in all segments
+	sent    int       // bytes the kernel has taken so far (writer-owned)
+	end     int64     // stream offset just past the send's last byte, once written
 	ov      *Overlapped
 	replyTo *protoactor.PID
 	hold    Releaser
@@ -58,16 +61,54 @@ func (op *sendOp) setBuffers(bufs [][]byte) {
 		copy(op.inline[:], bufs)
 		return
 	}
-	op.extra = make([][]byte, len(bufs))
-	copy(op.extra, bufs)
+	op.extra = getSegArray(len(bufs))
+	copy(op.extra.s, bufs)
 }
 
 // segs returns the captured segments.
 func (op *sendOp) segs() [][]byte {
 	if op.extra != nil {
-		return op.extra
+		return op.extra.s[:op.nseg]
 	}
 	return op.inline[:op.nseg]
+}
+
+// releaseSegs gives a completed send's segment array back to its pool. The
+// op is completed once, and nothing reads its segments after (copies of it
+// left in the writer's queues are cleared without reading them).
+func (op *sendOp) releaseSegs() {
+	if a := op.extra; a != nil {
+		op.extra = nil
+		clear(a.s[:op.nseg]) // do not pin the caller's buffers
+		if int(a.class) < len(segPools) {
+			segPools[a.class].Put(a)
+		}
+	}
+}
+
+// segArray is the captured segment list of a send with more segments than
+// fit in the op. Arrays are pooled by power-of-two size, so a gather send
+// allocates nothing for its list in steady state.
+type segArray struct {
+	s     [][]byte
+	class uint8
+}
+
+// segPools[c] holds arrays of 1<<c segments, from inlineSegs+1 up to past
+// wsabuf.MaxIOV (a send may have more segments than one writev takes).
+var segPools [32]sync.Pool
+
+// getSegArray returns an array of at least n segments.
+func getSegArray(n int) *segArray {
+	c := bits.Len(uint(n - 1)) // 1<<c >= n
+	if c >= len(segPools) {
+		return &segArray{s: make([][]byte, n), class: uint8(len(segPools))} // never pooled
+	}
+	if a, ok := segPools[c].Get().(*segArray); ok {
+		a.s = a.s[:n]
+		return a
+	}
+	return &segArray{s: make([][]byte, n, 1<<c), class: uint8(c)}
 }
 
 // appendUnsent appends the segments not yet written to dst, stopping at max

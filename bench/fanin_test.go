@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 
+	protoactor "github.com/asynkron/protoactor-go/actor"
+
 	"github.com/overlapio/overlap/actor"
 	"github.com/overlapio/overlap/wsabuf"
 )
@@ -23,6 +25,7 @@ func BenchmarkFanInOverlap(b *testing.B) {
 	b.ReportAllocs()
 	b.SetParallelism(fanInSenders / 2) // × GOMAXPROCS (2 here)
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		const every = 16
 		var marks [2]actor.Overlapped
@@ -59,6 +62,105 @@ func BenchmarkFanInOverlap(b *testing.B) {
 	}
 }
 
+// BenchmarkFanInActors: 64 actors send 64-byte frames to one socket, each
+// by posting Send messages to the socket's PID (its mailbox takes them as
+// they are posted). Like the goroutines above, each keeps at most 32 frames
+// in flight, the actor's way: the last frame of every burst of 16 asks for
+// a Completion, and each Completion lets the actor send its next burst.
+func BenchmarkFanInActors(b *testing.B) {
+	sock, sys := dialOverlapSys(b, drain(b))
+	b.SetBytes(64)
+	b.ReportAllocs()
+	done := make(chan error, fanInSenders)
+	props := protoactor.PropsFromProducer(func() protoactor.Actor {
+		return &quotaSender{sock: sock.PID(), frame: wsabuf.Buffers{make([]byte, 64)}, done: done}
+	})
+	pids := make([]*protoactor.PID, fanInSenders)
+	for i := range pids {
+		pids[i] = sys.Actors.Root.Spawn(props)
+	}
+	b.Cleanup(func() {
+		for _, pid := range pids {
+			_ = sys.Actors.Root.StopFuture(pid).Wait()
+		}
+	})
+	b.ResetTimer()
+	defer cpuPerOp(b)()
+	for i, pid := range pids {
+		quota := b.N / fanInSenders
+		if i < b.N%fanInSenders {
+			quota++
+		}
+		sys.Actors.Root.Send(pid, fanInQuota(quota))
+	}
+	for range pids {
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// fanInQuota tells a quotaSender how many frames to send.
+type fanInQuota int
+
+// quotaSender, the microbenchmark's actor sender, sends its quota of frames to sock in bursts of 16, two bursts
+// in flight, and reports on done when every frame has completed.
+type quotaSender struct {
+	sock     *protoactor.PID
+	frame    wsabuf.Buffers
+	done     chan<- error
+	left     int  // frames not sent yet
+	inflight int  // bursts not completed yet
+	reported bool // done has its answer
+}
+
+// report answers on done, once.
+func (a *quotaSender) report(err error) {
+	if !a.reported {
+		a.reported = true
+		a.done <- err
+	}
+}
+
+func (a *quotaSender) Receive(ctx protoactor.Context) {
+	switch m := ctx.Message().(type) {
+	case fanInQuota:
+		a.left = int(m)
+		a.burst(ctx)
+		a.burst(ctx)
+		if a.inflight == 0 {
+			a.report(nil)
+		}
+	case *actor.Completion:
+		if m.Err != nil {
+			a.report(m.Err)
+			return
+		}
+		a.inflight--
+		a.burst(ctx)
+		if a.inflight == 0 {
+			a.report(nil)
+		}
+	}
+}
+
+// burst sends up to 16 frames; the last one's completion comes back.
+func (a *quotaSender) burst(ctx protoactor.Context) {
+	n := min(16, a.left)
+	if n == 0 {
+		return
+	}
+	for i := 0; i < n; i++ {
+		m := &actor.Send{Buffers: a.frame}
+		if i == n-1 {
+			m.ReplyTo = ctx.Self()
+		}
+		ctx.Send(a.sock, m)
+	}
+	a.left -= n
+	a.inflight++
+}
+
 // BenchmarkFanInNetConn: the same 64 goroutines call Write on one
 // net.Conn, which serializes them: one write(2) per frame.
 func BenchmarkFanInNetConn(b *testing.B) {
@@ -71,6 +173,7 @@ func BenchmarkFanInNetConn(b *testing.B) {
 	b.ReportAllocs()
 	b.SetParallelism(fanInSenders / 2)
 	b.ResetTimer()
+	defer cpuPerOp(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		frame := make([]byte, 64)
 		for pb.Next() {

@@ -41,6 +41,13 @@ func drain(b *testing.B) string {
 // of its own that stop when the benchmark ends.
 func dialOverlap(b *testing.B, addr string) *actor.Socket {
 	b.Helper()
+	sock, _ := dialOverlapSys(b, addr)
+	return sock
+}
+
+// dialOverlapSys is dialOverlap that also returns the socket's system.
+func dialOverlapSys(b *testing.B, addr string) (*actor.Socket, *actor.System) {
+	b.Helper()
 	sys := actor.NewSystem()
 	b.Cleanup(sys.Stop)
 	eng, err := transport.NewEngine(sys, transport.Config{Loops: 1})
@@ -52,7 +59,7 @@ func dialOverlap(b *testing.B, addr string) *actor.Socket {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return sock
+	return sock, sys
 }
 
 // segments is a gather list of n segments of size bytes each.
@@ -84,6 +91,7 @@ func BenchmarkGatherOverlap(b *testing.B) {
 			b.SetBytes(int64(g.segs * g.size))
 			b.ReportAllocs()
 			b.ResetTimer()
+			defer cpuPerOp(b)()
 			for i := 0; i < b.N+window; i++ {
 				ov := &ovs[i%window]
 				if i >= window {
@@ -141,6 +149,7 @@ func benchNetConn(b *testing.B, send func(net.Conn, [][]byte) error) {
 			b.SetBytes(int64(g.segs * g.size))
 			b.ReportAllocs()
 			b.ResetTimer()
+			defer cpuPerOp(b)()
 			for i := 0; i < b.N; i++ {
 				if err := send(c, segs); err != nil {
 					b.Fatal(err)
