@@ -15,6 +15,10 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
+// chartCap is where the chart's axis ends: a longer bar is cut there and
+// its label marked.
+const chartCap = 4.0
+
 // chartExt is the chart's format as a file extension, set by -chart;
 // gonum/plot picks the encoder from it.
 var chartExt = ".svg"
@@ -66,19 +70,27 @@ func writeChart(path string, secs []section) error {
 	maxX := 1.2
 	for i, r := range rs {
 		y := n - 1 - i
-		labels[y] = r.Label
+		// Each label carries its value; a bar past chartCap (fan-in's 20×
+		// and more) is cut there, marked "(cut)", so the ratios near parity
+		// stay readable.
+		labels[y] = fmt.Sprintf("%s  %.2f", r.Label, r.Value)
+		v := r.Value
+		if v > chartCap {
+			v = chartCap
+			labels[y] += " (cut)"
+		}
 		if r.met() {
-			met[y] = r.Value
+			met[y] = v
 		} else {
-			missed[y] = r.Value
+			missed[y] = v
 		}
 		if r.Target != 0 {
-			targets = append(targets, plotter.XY{X: r.Target, Y: float64(y)})
+			targets = append(targets, plotter.XY{X: min(r.Target, chartCap), Y: float64(y)})
 		}
-		maxX = max(maxX, r.Value*1.05, r.Target*1.05)
+		maxX = max(maxX, v*1.05, min(r.Target, chartCap)*1.05)
 	}
 	p := plot.New()
-	p.Title.Text = "overlap ÷ baseline, same run (higher is better; mark = target)"
+	p.Title.Text = "overlap ÷ baseline, same run (higher is better; ▲ target; bars cut at 4)"
 	p.X.Min, p.X.Max = 0, maxX
 	p.X.Label.Text = "ratio"
 	p.NominalY(labels...)
