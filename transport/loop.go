@@ -75,6 +75,7 @@ func (ls *loopState) post(fn func()) error {
 		return ls.el.Execute(context.Background(), runnable(fn))
 	}
 	ls.mu.Lock()
+	at := len(ls.queued)
 	ls.queued = append(ls.queued, fn)
 	first := !ls.posted
 	ls.posted = true
@@ -84,10 +85,14 @@ func (ls *loopState) post(fn func()) error {
 	}
 	err := ls.poller.Trigger(queue.LowPriority, runBatch, ls)
 	if err != nil {
-		// No batch task will run: take fn back (posted was false, so the
-		// queue was empty and fn is its first).
+		// No batch task will run: the poller is closed, so the loop is
+		// gone. Take fn back (at its own index: a failed re-trigger in
+		// runBatch may have left others' fns ahead of it, and no batch
+		// has run since, so the index holds) and refuse later posts. The
+		// fns that joined meanwhile are the connections' close path's.
+		ls.stopped.Store(true)
 		ls.mu.Lock()
-		ls.queued = append(ls.queued[:0], ls.queued[1:]...)
+		ls.queued = append(ls.queued[:at], ls.queued[at+1:]...)
 		ls.posted = false
 		ls.mu.Unlock()
 	}
