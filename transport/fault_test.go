@@ -112,12 +112,7 @@ func verifyingDrain(peer net.Conn) chan drained {
 		buf := make([]byte, 64<<10)
 		for {
 			n, err := peer.Read(buf)
-			for i := 0; i < n && d.bad == nil; i++ {
-				if buf[i] != streamByte(d.n+i) {
-					d.bad = fmt.Errorf("byte %d is %#x, want %#x", d.n+i, buf[i], streamByte(d.n+i))
-				}
-			}
-			d.n += n
+			d.take(buf[:n])
 			if err != nil {
 				if !errors.Is(err, io.EOF) {
 					d.err = err
@@ -137,7 +132,18 @@ type drained struct {
 	err error // the read error that ended it (nil for EOF)
 }
 
-// await waits for a drain with the test's deadline.
+// take checks the next bytes read against the stream and counts them.
+func (d *drained) take(b []byte) {
+	for i := 0; i < len(b) && d.bad == nil; i++ {
+		if b[i] != streamByte(d.n+i) {
+			d.bad = fmt.Errorf("byte %d is %#x, want %#x", d.n+i, b[i], streamByte(d.n+i))
+		}
+	}
+	d.n += len(b)
+}
+
+// check asserts what a drain got: no corrupt byte, and sent bytes (exact)
+// or a prefix of them.
 func (d drained) check(t testing.TB, sent int, exact bool) {
 	t.Helper()
 	if d.bad != nil {
@@ -182,12 +188,7 @@ func TestFaultPeerResetMidStream(t *testing.T) {
 	buf := make([]byte, 64<<10)
 	for d.n < 1<<20 { // a MiB in, mid-stream
 		n, err := peer.Read(buf)
-		for i := 0; i < n && d.bad == nil; i++ {
-			if buf[i] != streamByte(d.n+i) {
-				d.bad = fmt.Errorf("byte %d is %#x, want %#x", d.n+i, buf[i], streamByte(d.n+i))
-			}
-		}
-		d.n += n
+		d.take(buf[:n])
 		if err != nil {
 			t.Fatal(err)
 		}

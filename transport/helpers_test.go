@@ -17,10 +17,11 @@ import (
 // testDeadline bounds every wait in these tests.
 const testDeadline = 20 * time.Second
 
-// startEngine makes a System and an Engine that the test stops at cleanup.
-func startEngine(t testing.TB, cfg Config) (*actor.System, *Engine) {
+// startEngine makes a System (with opts) and an Engine that the test stops
+// at cleanup.
+func startEngine(t testing.TB, cfg Config, opts ...actor.SystemOption) (*actor.System, *Engine) {
 	t.Helper()
-	sys := actor.NewSystem()
+	sys := actor.NewSystem(opts...)
 	if cfg.Loops == 0 {
 		cfg.Loops = 2
 	}

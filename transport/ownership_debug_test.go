@@ -43,19 +43,7 @@ func ownershipPair(t *testing.T) (*protoactor.RootContext, *actor.Socket, net.Co
 	t.Helper()
 	leaktest.Check(t)
 	violations := make(chan *actor.OwnershipViolation, 16)
-	sys := actor.NewSystem(actor.WithOwnershipViolationHandler(func(v *actor.OwnershipViolation) { violations <- v }))
-	e, err := NewEngine(sys, Config{Loops: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
-		defer cancel()
-		if err := e.Stop(ctx); err != nil {
-			t.Errorf("engine stop: %v", err)
-		}
-		sys.Stop()
-	})
+	sys, e := startEngine(t, Config{Loops: 1}, actor.WithOwnershipViolationHandler(func(v *actor.OwnershipViolation) { violations <- v }))
 	socks := make(chan *actor.Socket, 1)
 	props := protoactor.PropsFromFunc(func(ctx protoactor.Context) {
 		switch m := ctx.Message().(type) {
