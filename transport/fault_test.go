@@ -516,19 +516,25 @@ func TestFaultStalledPeerIsContained(t *testing.T) {
 // system, no goroutine, no descriptor.
 func TestFaultConnectionChurn(t *testing.T) {
 	leaktest.Check(t)
+	const total, inFlight = 10000, 64
 	sys, e := startEngine(t, Config{})
+	// A socket's actor gets Stopped once protoactor has taken it out of the
+	// registry, so total of them mean every socket has left the system.
+	stopped := make(chan struct{}, total)
 	l, err := e.Listen("tcp", "127.0.0.1:0", protoactor.PropsFromFunc(func(ctx protoactor.Context) {
-		if m, ok := ctx.Message().(*actor.Received); ok {
+		switch m := ctx.Message().(type) {
+		case *actor.Received:
 			_ = m.Socket.Send(&actor.Send{Buffers: wsabuf.Buffers{m.Data.Bytes()}, Hold: m.Data})
 			if m.Data.Bytes()[0] == 'a' {
 				_ = m.Socket.Close() // the server ends this one, after the echo
 			}
+		case *protoactor.Stopped:
+			stopped <- struct{}{}
 		}
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	const total, inFlight = 10000, 64
 	sem := make(chan struct{}, inFlight)
 	errs := make(chan error, total)
 	var wg sync.WaitGroup
@@ -561,11 +567,15 @@ func TestFaultConnectionChurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every socket leaves the system once its connection is gone.
-	deadline := time.Now().Add(testDeadline)
-	for n := sys.Sockets(); n != 0; n = sys.Sockets() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d sockets still registered after every connection closed", n)
+	deadline := time.After(testDeadline)
+	for i := 0; i < total; i++ {
+		select {
+		case <-stopped:
+		case <-deadline:
+			t.Fatalf("%d of %d sockets stopped after every connection closed; %d still registered", i, total, sys.Sockets())
 		}
-		time.Sleep(10 * time.Millisecond) // poll the condition, bounded by the deadline
+	}
+	if n := sys.Sockets(); n != 0 {
+		t.Fatalf("%d sockets still registered after all %d stopped", n, total)
 	}
 }
