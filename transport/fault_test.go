@@ -317,17 +317,26 @@ func manyPending(t *testing.T, e *Engine, conns, sends, size int) ([]*streamLedg
 	return leds, peers
 }
 
+// stoppedByTest makes a System and an Engine of 2 loops whose stop is the
+// test's to make (the System is stopped at cleanup too, if the test has
+// not).
+func stoppedByTest(t *testing.T) (*actor.System, *Engine) {
+	t.Helper()
+	sys := actor.NewSystem()
+	t.Cleanup(sys.Stop)
+	e, err := NewEngine(sys, Config{Loops: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sys, e
+}
+
 // Engine stop with sends pending on 1,000 connections, while the peers
 // read: Stop closes every socket gracefully, so every send completes ok and
 // each peer receives exactly what its completions report.
 func TestFaultEngineStopManyConnections(t *testing.T) {
 	leaktest.Check(t)
-	sys := actor.NewSystem()
-	defer sys.Stop()
-	e, err := NewEngine(sys, Config{Loops: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, e := stoppedByTest(t)
 	leds, peers := manyPending(t, e, 1000, 32, 1024)
 	gots := make([]chan drained, len(peers))
 	for i, p := range peers {
@@ -355,12 +364,7 @@ func TestFaultAbruptStopManyConnections(t *testing.T) {
 	for _, how := range []string{"engine deadline", "actor system"} {
 		t.Run(how, func(t *testing.T) {
 			leaktest.Check(t)
-			sys := actor.NewSystem()
-			defer sys.Stop()
-			e, err := NewEngine(sys, Config{Loops: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
+			sys, e := stoppedByTest(t)
 			leds, peers := manyPending(t, e, 1000, 32, 1024)
 			expired, cancel := context.WithCancel(context.Background())
 			cancel() // no grace: Stop aborts what the kernel has not taken
