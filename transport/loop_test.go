@@ -5,22 +5,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/overlapio/overlap/actor"
 )
 
 // The transport reaches into gnet v2.9.7's event loop for its poller (to post
 // tasks without allocating, and to pause reading). This fails loudly if a
 // gnet upgrade moves it.
 func TestPollerLayout(t *testing.T) {
-	_, e := startEngine(t, Config{Loops: 1})
-	socks := make(chan *actor.Socket, 1)
-	l, err := e.Listen("tcp", "127.0.0.1:0", socketsProps(socks))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = dialPeer(t, l)
-	acceptSocket(t, socks)
+	_, e, _, _ := connectedPair(t, "tcp", "127.0.0.1:0", Config{Loops: 1}) // a connection, so the loop is running
 	var found bool
 	for _, br := range e.bridges() {
 		br.mu.Lock()
@@ -57,14 +48,7 @@ func loopOf(t *testing.T, e *Engine) *loopState {
 // the loop itself, all run, each goroutine's in the order it posted them,
 // however they were batched.
 func TestPostRunsEveryTaskInOrder(t *testing.T) {
-	_, e := startEngine(t, Config{Loops: 1})
-	socks := make(chan *actor.Socket, 1)
-	l, err := e.Listen("tcp", "127.0.0.1:0", socketsProps(socks))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = dialPeer(t, l)
-	acceptSocket(t, socks)
+	_, e, _, _ := connectedPair(t, "tcp", "127.0.0.1:0", Config{Loops: 1}) // a connection, so the loop is running
 	ls := loopOf(t, e)
 
 	const posters, each = 4, 2000
