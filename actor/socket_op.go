@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
+
+	"github.com/overlapio/overlap/wsabuf"
 )
 
 // opKind tells a queued operation what it asks of the writer.
@@ -80,8 +82,8 @@ func (op *sendOp) releaseSegs() {
 	if a := op.extra; a != nil {
 		op.extra = nil
 		clear(a.s[:op.nseg]) // do not pin the caller's buffers
-		if int(a.class) < len(segPools) {
-			segPools[a.class].Put(a)
+		if c := segClass(cap(a.s)); c < len(segPools) {
+			segPools[c].Put(a)
 		}
 	}
 }
@@ -89,26 +91,33 @@ func (op *sendOp) releaseSegs() {
 // segArray is the captured segment list of a send with more segments than
 // fit in the op. Arrays are pooled by power-of-two size, so a gather send
 // allocates nothing for its list in steady state.
-type segArray struct {
-	s     [][]byte
-	class uint8
-}
+type segArray struct{ s [][]byte }
 
-// segPools[c] holds arrays of 1<<c segments, from inlineSegs+1 up to past
-// wsabuf.MaxIOV (a send may have more segments than one writev takes).
-var segPools [32]sync.Pool
+// segPools[c] holds arrays of 1<<c segments, up to wsabuf.MaxIOV; a longer
+// list (a send may have more segments than one writev takes) is allocated
+// and left to the collector.
+var segPools [maxSegClass + 1]sync.Pool
 
-// getSegArray returns an array of at least n segments.
+// maxSegClass is the class of wsabuf.MaxIOV segments (checked at compile
+// time below).
+const maxSegClass = 10
+
+var _ = [1]struct{}{}[1<<maxSegClass-wsabuf.MaxIOV] // 1<<maxSegClass == wsabuf.MaxIOV
+
+// segClass is the pool class of an array of n segments: 1<<c >= n.
+func segClass(n int) int { return bits.Len(uint(n - 1)) }
+
+// getSegArray returns an array of n segments.
 func getSegArray(n int) *segArray {
-	c := bits.Len(uint(n - 1)) // 1<<c >= n
+	c := segClass(n)
 	if c >= len(segPools) {
-		return &segArray{s: make([][]byte, n), class: uint8(len(segPools))} // never pooled
+		return &segArray{s: make([][]byte, n)}
 	}
 	if a, ok := segPools[c].Get().(*segArray); ok {
 		a.s = a.s[:n]
 		return a
 	}
-	return &segArray{s: make([][]byte, n, 1<<c), class: uint8(c)}
+	return &segArray{s: make([][]byte, n, 1<<c)}
 }
 
 // appendUnsent appends the segments not yet written to dst, stopping at max

@@ -114,10 +114,18 @@ func (s *System) Lookup(pid *protoactor.PID) (*Socket, error) {
 		return nil, ErrNotSock
 	}
 	p, _ := s.Actors.ProcessRegistry.GetLocal(pid.Id)
-	if sock, ok := p.(*socketProcess); ok && (*Socket)(sock).open(s) {
-		return (*Socket)(sock), nil
+	if sock := s.socketOf(p); sock != nil {
+		return sock, nil
 	}
 	return nil, ErrNotSock
+}
+
+// socketOf returns the socket p is, if it is one of s's and open, or nil.
+func (s *System) socketOf(p any) *Socket {
+	if sp, ok := p.(*socketProcess); ok && (*Socket)(sp).open(s) {
+		return (*Socket)(sp)
+	}
+	return nil
 }
 
 // Sockets reports how many sockets are open on the system: spawned, and
@@ -127,7 +135,7 @@ func (s *System) Sockets() int {
 	n := 0
 	for _, m := range s.Actors.ProcessRegistry.LocalPIDs.LocalPIDs {
 		m.IterCb(func(_ string, p any) {
-			if sock, ok := p.(*socketProcess); ok && (*Socket)(sock).open(s) {
+			if s.socketOf(p) != nil {
 				n++
 			}
 		})

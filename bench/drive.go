@@ -46,19 +46,11 @@ type window struct {
 // error a worker returns before the end fails the run; errors after it
 // (the deadline's) do not.
 func drive(srv *server, n int, warm, measure time.Duration, work func(id int, c net.Conn, p *phase) error) (window, error) {
-	conns := make([]net.Conn, 0, n)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for i := 0; i < n; i++ {
-		c, err := net.Dial("tcp", srv.addr)
-		if err != nil {
-			return window{}, err
-		}
-		conns = append(conns, c)
+	conns, err := dialAll(srv.addr, n)
+	if err != nil {
+		return window{}, err
 	}
+	defer closeAll(conns)
 	p := &phase{warm: make(chan struct{})}
 	p.cold.Store(int64(n))
 	errc := make(chan error, n)
