@@ -110,8 +110,10 @@ func parseRequestLine(line string) (*Request, error) {
 	}
 	p := target
 	if !strings.HasPrefix(p, "/") {
-		// The absolute form (a proxy request) names a path too.
-		u, err := url.Parse(target)
+		// The absolute form (a proxy request) names a path too. A request
+		// target has no fragment: parse it as one (as net/http does), not
+		// as a URL whose '#' would start one.
+		u, err := url.ParseRequestURI(target)
 		if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 			return nil, fail(400, "Bad Request")
 		}
