@@ -306,6 +306,40 @@ func (l *soakLoad) wait(ctx context.Context, t *time.Timer, d time.Duration) {
 	}
 }
 
+// warmUp echoes one message on one connection and waits for the server to
+// close its socket, so that the baseline the soak compares with is taken
+// after what a server starts once, on its first connection (the runtime's
+// cleanup goroutine, for one), and not counted as a leak.
+func (s *soakServer) warmUp() error {
+	c, err := net.DialTimeout("tcp", s.addr, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	msg := []byte("warm-up")
+	_, err = c.Write(msg)
+	if err == nil {
+		_, err = io.ReadFull(c, msg)
+	}
+	c.Close()
+	if err != nil {
+		return fmt.Errorf("warm-up echo: %w", err)
+	}
+	for settled := time.Now().Add(10 * time.Second); ; {
+		st, err := s.sample()
+		if err != nil {
+			return err
+		}
+		if st.Server.Sockets == 0 && st.Server.Completions == st.Server.Sends {
+			return nil
+		}
+		if time.Now().After(settled) {
+			return fmt.Errorf("the warm-up connection's socket is still open after 10s")
+		}
+		time.Sleep(10 * time.Millisecond) // polling another process's counters
+	}
+}
+
 // runSoak runs a soak and prints its report on cfg.Out.
 func runSoak(cfg soakConfig) (*soakResult, error) {
 	srv, err := startSoakServer(cfg.Loops)
@@ -314,6 +348,9 @@ func runSoak(cfg soakConfig) (*soakResult, error) {
 	}
 	defer srv.stop()
 	res := &soakResult{}
+	if err := srv.warmUp(); err != nil {
+		return nil, err
+	}
 	if res.Before, err = srv.sample(); err != nil {
 		return nil, err
 	}
