@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -130,10 +131,23 @@ func runBatch(param any) error {
 		for i, fn := range batch {
 			fn()
 			batch[i] = nil
+			if i%yieldEvery == yieldEvery-1 {
+				runtime.Gosched()
+			}
 		}
 		ls.spare = batch
 	}
 }
+
+// yieldEvery is how many posted fns a loop runs before it lets other
+// goroutines have its processor (runtime.Gosched). A loop that writes to
+// many sockets holds its processor for milliseconds, and the goroutines
+// that feed it (a broadcaster, the senders) would wait for it: they could
+// not add to the queues the loop is about to write, so every write would
+// carry one message. Yielding lets them in, and their sends join the
+// sockets' pending writes: under load, a socket's writev carries what
+// came since its last one.
+const yieldEvery = 32
 
 var errLoopStopped = errors.New("overlap: the event loop has stopped")
 
