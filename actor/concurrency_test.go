@@ -3,6 +3,7 @@ package actor
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"syscall"
@@ -269,4 +270,53 @@ func TestClause19PeerResetCompletesPending(t *testing.T) {
 		t.Errorf("send after the connection closed: %v, want ErrNotSock", err)
 	}
 	h.h.waitFor(t, "Stopped", func(m any) bool { _, ok := m.(*protoactor.Stopped); return ok })
+}
+
+// Clause 2, for messages: a *Send delivered by ctx.Request is the sender's
+// again once its completion comes: an actor that changes and re-sends the
+// same Send (its array too) from each completion gets every send on the
+// wire, in order, and one completion each.
+func TestClause2SendMessageReusedAfterCompletion(t *testing.T) {
+	const rounds = 200
+	h := newHarness(t, ConnInfo{}, Options{}, nil)
+	done := make(chan error, 1)
+	var m Send
+	var bufs [2][]byte
+	var want []byte
+	prep := func(i int) {
+		bufs[0], bufs[1] = []byte{byte(i)}, []byte{byte(i >> 8), '|'}
+		want = append(want, bufs[0][0], bufs[1][0], '|')
+		m = Send{Buffers: bufs[:], Tag: i}
+	}
+	h.sys.Actors.Root.Spawn(protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+		switch c := ctx.Message().(type) {
+		case *protoactor.Started:
+			prep(0)
+			ctx.Request(h.sock.PID(), &m)
+		case *Completion:
+			i := c.Tag.(int)
+			if c.Err != nil || c.Bytes != 3 {
+				done <- fmt.Errorf("send %d completed with (%d, %v)", i, c.Bytes, c.Err)
+				return
+			}
+			if i == rounds-1 {
+				done <- nil
+				return
+			}
+			prep(i + 1)
+			ctx.Request(h.sock.PID(), &m)
+		}
+	}))
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(testDeadline):
+		t.Fatal("the chain of re-sent messages did not finish")
+	}
+	h.fc.sync(t)
+	if got := h.fc.wireBytes(); string(got) != string(want) {
+		t.Errorf("wire has %d bytes, want %d: the re-sent messages did not go out as sent", len(got), len(want))
+	}
 }

@@ -81,3 +81,48 @@ func ExampleOverlapped() {
 	// Wrote 4096 bytes
 	// Wrote 4096 bytes
 }
+
+// A sender actor on the System's Dispatcher: it sends three lines to a
+// socket, re-using one Send message, each time the previous send completes.
+func ExampleSystem_Dispatcher() {
+	sys := actor.NewSystem()
+	defer sys.Stop()
+	eng, _ := transport.NewEngine(sys, transport.Config{Loops: 1})
+	defer eng.Stop(context.Background())
+
+	peers := make(chan net.Conn, 1)
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer l.Close()
+	go func() { c, _ := l.Accept(); peers <- c }()
+	sock, _ := eng.Dial(context.Background(), "tcp", l.Addr().String(), protoactor.PropsFromFunc(func(protoactor.Context) {}))
+	peer := <-peers
+	defer peer.Close()
+
+	lines := []string{"one\n", "two\n", "three\n"}
+	var m actor.Send // the socket's from each send until its completion
+	next := 0
+	sendNext := func(ctx protoactor.Context) {
+		m = actor.Send{Buffers: wsabuf.Buffers{[]byte(lines[next])}}
+		next++
+		ctx.Request(sock.PID(), &m) // the Completion comes back to this actor
+	}
+	sys.Actors.Root.Spawn(protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+		switch c := ctx.Message().(type) {
+		case *protoactor.Started:
+			sendNext(ctx)
+		case *actor.Completion:
+			if c.Err == nil && next < len(lines) {
+				sendNext(ctx)
+			}
+		}
+	}, protoactor.WithDispatcher(sys.Dispatcher())))
+
+	got := make([]byte, len("one\ntwo\nthree\n"))
+	peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	io.ReadFull(peer, got)
+	fmt.Print(string(got))
+	// Output:
+	// one
+	// two
+	// three
+}

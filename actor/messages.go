@@ -22,6 +22,12 @@ type Releaser interface{ Release() }
 // themselves belong to the system until the completion, and must not be
 // changed before it. A completion means the kernel has taken the bytes (they
 // are reusable), not that the peer has received them.
+//
+// A *Send delivered as a message (ctx.Send, ctx.Request) is the system's
+// like its bytes, until the send completes; after the completion the
+// sender may change it and send it again. An actor that sends in a hot
+// loop keeps its Send messages in a ring, as it keeps its buffers, and
+// allocates nothing per send.
 type Send struct {
 	Buffers wsabuf.Buffers
 	Flags   Flags

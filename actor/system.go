@@ -3,6 +3,7 @@ package actor
 import (
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
@@ -27,6 +28,9 @@ type System struct {
 	// registry, where each is its own Process (see socketProcess).
 
 	onViolation func(*OwnershipViolation) // WithOwnershipViolationHandler; set by NewSystem, read-only after
+
+	dispMu sync.Mutex // guards disp
+	disp   *workers   // Dispatcher's, made on its first call
 }
 
 // SystemOption configures NewSystem.
@@ -162,6 +166,7 @@ func (s *System) Stop() {
 	if !s.stopped.CompareAndSwap(false, true) {
 		return
 	}
+	s.stopDispatcher()
 	if s.ownsActors {
 		s.Actors.EventStream.Unsubscribe(s.deadSub)
 		s.Actors.Shutdown()

@@ -10,7 +10,6 @@ import (
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/overlapio/overlap/actor"
-	"github.com/overlapio/overlap/wsabuf"
 )
 
 // The fan-in servers (-mode fanin): on each connection, -senders senders
@@ -18,7 +17,8 @@ import (
 // as fast as the connection takes them, until it fails.
 //
 //	overlap:          goroutines calling Socket.Send; or, with -actors,
-//	                  actors sending *actor.Send to the socket's PID.
+//	                  actors sending *actor.Send to the socket's PID, on
+//	                  the System's Dispatcher.
 //	gnet:             goroutines calling AsyncWrite on the one gnet.Conn.
 //	netconn:          goroutines calling Write on the one net.Conn, which
 //	                  writes each frame whole, one at a time.
@@ -41,7 +41,7 @@ var fanInScenario = struct {
 	Senders, Size int
 }{"n: 64 senders × 64 B to 1 conn", 64, 64}
 
-func fanInServers(m serverMode) modeServers {
+func fanInServers(m serverMode, sys *actor.System) modeServers {
 	return modeServers{
 		overlap: protoactor.PropsFromFunc(func(ctx protoactor.Context) {
 			c, ok := ctx.Message().(*actor.Connected)
@@ -53,7 +53,7 @@ func fanInServers(m serverMode) modeServers {
 					// Children of the socket's actor: they stop with it.
 					ctx.Spawn(protoactor.PropsFromProducer(func() protoactor.Actor {
 						return &fanInActor{sock: c.Socket, ring: frameRing(id, m.Size)}
-					}))
+					}, protoactor.WithDispatcher(sys.Dispatcher())))
 				} else {
 					go fanInOverlap(c.Socket, frameRing(id, m.Size))
 				}
@@ -120,11 +120,20 @@ func fanInOverlap(sock *actor.Socket, ring [][]byte) {
 
 // fanInActor is one actor sender. It sends two blocks when it starts and
 // one more each time a block completes, into the slots of the block that
-// did. Its fields are its own (an actor runs one message at a time).
+// did: the frames' bytes and the Send messages that carry them, both the
+// socket's until their sends complete (so it allocates nothing per frame).
+// Its fields are its own (an actor runs one message at a time).
 type fanInActor struct {
 	sock *actor.Socket
 	ring [][]byte
+	msgs [fanInRing]fanInMsg
 	next uint64
+}
+
+// fanInMsg is a ring slot's Send message and its one-segment array.
+type fanInMsg struct {
+	send actor.Send
+	bufs [1][]byte
 }
 
 func (a *fanInActor) Receive(ctx protoactor.Context) {
@@ -146,10 +155,12 @@ func (a *fanInActor) Receive(ctx protoactor.Context) {
 func (a *fanInActor) block(ctx protoactor.Context) {
 	pid := a.sock.PID()
 	for k := 0; k < fanInBlock; k++ {
-		f := a.ring[a.next%fanInRing]
-		stamp(f, a.next, 0)
+		slot := &a.msgs[a.next%fanInRing]
+		slot.bufs[0] = a.ring[a.next%fanInRing]
+		stamp(slot.bufs[0], a.next, 0)
 		a.next++
-		m := &actor.Send{Buffers: wsabuf.Buffers{f}} // a message through the mailbox: one each
+		slot.send = actor.Send{Buffers: slot.bufs[:]}
+		m := &slot.send
 		if k == fanInBlock-1 {
 			ctx.Request(pid, m)
 		} else {
@@ -246,7 +257,8 @@ func fanInSection(cfg config, name string, senders, size int) (section, error) {
 			"of a numbered stream of their own to it as fast as it takes them. The client checks every frame: whole, from a known sender, "+
 			"each sender's in order (interleaving between senders is allowed). msgs/s counts frames; CPU is the server's per frame. "+
 			"overlap's goroutines call Socket.Send; its actors send *actor.Send messages to the socket's PID (ctx.Send, and ctx.Request "+
-			"on the last of each 16 for a Completion); gnet's goroutines call AsyncWrite; net.Conn's call Write. "+
+			"on the last of each 16 for a Completion), run by the System's Dispatcher, and reuse their Send messages once completed, as they "+
+			"reuse their frames; gnet's goroutines call AsyncWrite; net.Conn's call Write. "+
 			"Each overlap and gnet sender keeps at most 32 frames in flight (gnet's AsyncWrite callback comes once the frame is "+
 			"written or copied into its unbounded outbound buffer).", senders, size),
 		Header: []string{"scenario", "server", "msgs/s", "MB/s", "server CPU µs/msg", "msgs/s vs net.Conn", "net.Conn CPU/msg ÷ this"},

@@ -75,8 +75,9 @@ type modeServers struct {
 	netconn     func(net.Conn)
 }
 
-// servers returns the servers of m's mode.
-func (m serverMode) servers(kind string) (modeServers, error) {
+// servers returns the servers of m's mode; sys is the overlap server's
+// System (nil for the others).
+func (m serverMode) servers(kind string, sys *actor.System) (modeServers, error) {
 	switch m.Name {
 	case "echo":
 		opts := echo.Options // examples/echo's handler and options
@@ -87,7 +88,7 @@ func (m serverMode) servers(kind string) (modeServers, error) {
 				_, _ = io.CopyBuffer(c, readerOnly{c}, buf)
 			}}, nil
 	case "fanin":
-		return fanInServers(m), nil
+		return fanInServers(m, sys), nil
 	case "fanout":
 		return fanOutServers(m, kind), nil
 	case "gather":
@@ -117,14 +118,17 @@ func runServer(kind, addr string, loops int, mode serverMode, root string, onSto
 	if !slices.Contains(serverKinds, kind) {
 		return fmt.Errorf("unknown server kind %q (want one of %v)", kind, append(serverKinds, fileServerKinds...))
 	}
-	srv, err := mode.servers(kind)
+	var sys *actor.System
+	if kind == "overlap" || kind == "overlap-copy" {
+		sys = actor.NewSystem()
+		defer sys.Stop()
+	}
+	srv, err := mode.servers(kind, sys)
 	if err != nil {
 		return err
 	}
 	switch kind {
 	case "overlap", "overlap-copy":
-		sys := actor.NewSystem()
-		defer sys.Stop()
 		eng, err := transport.NewEngine(sys, transport.Config{Loops: loops})
 		if err != nil {
 			return err
