@@ -2,6 +2,7 @@ package transport
 
 import (
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -95,5 +96,57 @@ func TestPostRunsEveryTaskInOrder(t *testing.T) {
 	}
 	if f := failed.Load(); f != nil {
 		t.Fatal(f)
+	}
+}
+
+// A loop running a long batch of posted tasks lets other goroutines have
+// its processor every yieldEvery tasks, so that the goroutines feeding it
+// (a broadcaster, senders) are not starved while it writes: with one
+// processor, a goroutine the batch's first task starts runs before the
+// batch is done. Without the yield it would wait for the loop to park.
+func TestLoopYieldsToFeeders(t *testing.T) {
+	_, e, _, _ := connectedPair(t, "tcp", "127.0.0.1:0", Config{Loops: 1}) // a connection, so the loop is running
+	ls := loopOf(t, e)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+
+	const tasks = 128           // a few multiples of yieldEvery; well under the 10 ms after which the runtime preempts the loop
+	var fed atomic.Bool         // set by the goroutine the first task starts
+	seen := make(chan int, 1)   // the first task that saw it
+	done := make(chan struct{}) // closed by the last task
+	release := make(chan struct{})
+	if err := ls.post(func() { <-release }); err != nil { // the tasks below queue up behind it, in one batch
+		t.Fatal(err)
+	}
+	for i := 0; i < tasks; i++ {
+		if err := ls.post(func() {
+			if i == 0 {
+				go fed.Store(true)
+			}
+			if fed.Load() {
+				select {
+				case seen <- i:
+				default:
+				}
+			}
+			if i == tasks-1 {
+				close(done)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(release)
+	select {
+	case <-done:
+	case <-time.After(testDeadline):
+		t.Fatal("the batch did not finish")
+	}
+	select {
+	case i := <-seen:
+		if i > yieldEvery {
+			t.Errorf("the feeder ran before task %d; want by task %d", i, yieldEvery)
+		}
+	default:
+		t.Errorf("the feeder did not run during a batch of %d tasks: the loop kept its processor", tasks)
 	}
 }
