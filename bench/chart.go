@@ -66,6 +66,7 @@ func writeChart(path string, secs []section) error {
 	n := len(rs)
 	met, missed := make(plotter.Values, n), make(plotter.Values, n)
 	var targets plotter.XYs
+	var ranges xRanges
 	labels := make([]string, n)
 	maxX := 1.2
 	for i, r := range rs {
@@ -87,10 +88,13 @@ func writeChart(path string, secs []section) error {
 		if r.Target != 0 {
 			targets = append(targets, plotter.XY{X: min(r.Target, chartCap), Y: float64(y)})
 		}
-		maxX = max(maxX, v*1.05, min(r.Target, chartCap)*1.05)
+		if r.Lo != r.Hi {
+			ranges = append(ranges, xRange{x: v, y: float64(y), lo: min(r.Lo, chartCap), hi: min(r.Hi, chartCap)})
+		}
+		maxX = max(maxX, v*1.05, min(r.Hi, chartCap)*1.05, min(r.Target, chartCap)*1.05)
 	}
 	p := plot.New()
-	p.Title.Text = "overlap ÷ baseline, same run (higher is better; ▲ target; bars cut at 4)"
+	p.Title.Text = "overlap ÷ baseline, same run (higher is better; median of rounds, whiskers their range; ▲ target; cut at 4)"
 	p.X.Min, p.X.Max = 0, maxX
 	p.X.Label.Text = "ratio"
 	p.NominalY(labels...)
@@ -107,6 +111,14 @@ func writeChart(path string, secs []section) error {
 		bc.Color = bars.c
 		bc.LineStyle.Width = 0
 		p.Add(bc)
+	}
+	if len(ranges) > 0 {
+		eb, err := plotter.NewXErrorBars(ranges)
+		if err != nil {
+			return err
+		}
+		eb.CapWidth = vg.Points(4)
+		p.Add(eb)
 	}
 	parity, err := plotter.NewLine(plotter.XYs{{X: 1, Y: -0.5}, {X: 1, Y: float64(n) - 0.5}})
 	if err != nil {
@@ -125,6 +137,17 @@ func writeChart(path string, secs []section) error {
 	}
 	return p.Save(9*vg.Inch, vg.Length(n)*0.28*vg.Inch+1.2*vg.Inch, path)
 }
+
+// xRange is a bar's whisker: the rounds' lowest and highest ratio around
+// the median x, on row y.
+type xRange struct{ x, y, lo, hi float64 }
+
+// xRanges are the whiskers of a chart, as gonum's XErrorBars take them.
+type xRanges []xRange
+
+func (r xRanges) Len() int                        { return len(r) }
+func (r xRanges) XY(i int) (float64, float64)     { return r[i].x, r[i].y }
+func (r xRanges) XError(i int) (float64, float64) { return r[i].x - r[i].lo, r[i].hi - r[i].x }
 
 // cpuModel is the machine's CPU model name from /proc/cpuinfo, or "unknown CPU".
 func cpuModel() string {

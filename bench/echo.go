@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -172,17 +173,20 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-// pairedRatio is the median over rounds of a[i]/b[i]: each ratio compares
+// pairedRatio is the median over rounds of a[i]/b[i], with their range: each ratio compares
 // two servers measured minutes apart at most, so drift in the shared
 // machine's speed cancels out better than in a ratio of medians.
-func pairedRatio(a, b []float64) float64 {
+func pairedRatio(a, b []float64) paired {
 	r := make([]float64, 0, len(a))
 	for i := range a {
 		if i < len(b) && b[i] > 0 {
 			r = append(r, a[i]/b[i])
 		}
 	}
-	return median(r)
+	if len(r) == 0 {
+		return paired{}
+	}
+	return paired{median(r), slices.Min(r), slices.Max(r)}
 }
 
 // sysShare is the kernel's share of the server's CPU time.

@@ -131,8 +131,8 @@ func runFileServe(cfg config, _ string) (section, error) {
 				fmt.Sprintf("%.2f", pairedRatio(f.rate, nh.rate)), fmt.Sprintf("%.2f", pairedRatio(f.cpu, nh.cpu))})
 		}
 		sec.Ratios = append(sec.Ratios,
-			ratio{Label: "file " + fc.Name + " req/s vs net/http", Value: pairedRatio(fs.rate, nh.rate), Target: 1},
-			ratio{Label: "file " + fc.Name + " net/http CPU/req ÷ fileserve's", Value: pairedRatio(nh.cpu, fs.cpu)})
+			ratio{Label: "file " + fc.Name + " req/s vs net/http", paired: pairedRatio(fs.rate, nh.rate), Target: 1},
+			ratio{Label: "file " + fc.Name + " net/http CPU/req ÷ fileserve's", paired: pairedRatio(nh.cpu, fs.cpu)})
 	}
 	return sec, nil
 }

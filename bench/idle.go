@@ -46,8 +46,8 @@ func runIdle(cfg config, _ string) (section, error) {
 	if _, ok := rss["overlap"]; ok && perConn("overlap") > 0 {
 		// The target is ≤ 1.5 KB per connection: as a ratio, 1.5 KB over overlap's.
 		sec.Ratios = append(sec.Ratios,
-			ratio{Label: "idle 1.5 KB ÷ overlap's bytes per connection", Value: 1500 / perConn("overlap"), Target: 1},
-			ratio{Label: "idle net.Conn bytes ÷ overlap's", Value: perConn("netconn") / perConn("overlap")})
+			ratio{Label: "idle 1.5 KB ÷ overlap's bytes per connection", paired: single(1500 / perConn("overlap")), Target: 1},
+			ratio{Label: "idle net.Conn bytes ÷ overlap's", paired: single(perConn("netconn") / perConn("overlap"))})
 	}
 	return sec, nil
 }

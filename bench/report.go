@@ -48,9 +48,26 @@ type section struct {
 // ratio is one bar of the chart: overlap's figure over a baseline's, from
 // the same run, oriented so that higher is better for overlap.
 type ratio struct {
-	Label  string  // "echo b msgs/s vs net.Conn"
-	Value  float64 // the ratio
+	Label string // "echo b msgs/s vs net.Conn"
+	paired
 	Target float64 // the target for it, 0 when it has none
+}
+
+// paired is a ratio's value: the median of its per-round ratios, and their
+// lowest and highest (all three equal for a figure measured once).
+type paired struct {
+	Value, Lo, Hi float64
+}
+
+// single is a figure measured once.
+func single(v float64) paired { return paired{v, v, v} }
+
+// spread is the per-round range, for the report: empty for a single figure.
+func (p paired) spread() string {
+	if p.Lo == p.Hi {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f–%.2f", p.Lo, p.Hi)
 }
 
 // met reports whether r reaches its target (true when it has none).
@@ -71,7 +88,9 @@ func (s section) markdown(w io.Writer) {
 
 // ratiosMarkdown writes every section's ratios with their targets.
 func ratiosMarkdown(w io.Writer, secs []section) {
-	fmt.Fprintf(w, "## Ratios against the baselines (higher is better for overlap)\n\n| figure | ratio | target | met |\n|---|---|---|---|\n")
+	fmt.Fprintf(w, "## Ratios against the baselines (higher is better for overlap)\n\n"+
+		"The ratio is the median of the rounds' ratios (each round runs every server once); the range is their lowest and highest.\n\n"+
+		"| figure | ratio | rounds' range | target | met |\n|---|---|---|---|---|\n")
 	for _, s := range secs {
 		for _, r := range s.Ratios {
 			target, met := "–", "–"
@@ -79,7 +98,7 @@ func ratiosMarkdown(w io.Writer, secs []section) {
 				target = fmt.Sprintf("≥ %.2f", r.Target)
 				met = map[bool]string{true: "yes", false: "**no**"}[r.met()]
 			}
-			fmt.Fprintf(w, "| %s | %.2f | %s | %s |\n", r.Label, r.Value, target, met)
+			fmt.Fprintf(w, "| %s | %.2f | %s | %s | %s |\n", r.Label, r.Value, r.spread(), target, met)
 		}
 	}
 	fmt.Fprintln(w)
