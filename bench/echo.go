@@ -229,8 +229,8 @@ func runEchoMatrix(cfg config, letters string) (section, error) {
 				fmt.Sprintf("%.0f", median(f.rate)), fmt.Sprintf("%.1f", median(f.mbps)),
 				fmt.Sprintf("%.0f", median(f.p50)), fmt.Sprintf("%.0f", median(f.p99)), fmt.Sprintf("%.0f", median(f.p999)),
 				fmt.Sprintf("%.2f", median(f.cpu)),
-				fmt.Sprintf("%.2f", pairedRatio(f.rate, nc.rate)), fmt.Sprintf("%.2f", pairedRatio(f.cpu, nc.cpu)),
-				fmt.Sprintf("%.2f", pairedRatio(f.rate, gn.rate)), fmt.Sprintf("%.2f", pairedRatio(f.cpu, gn.cpu)),
+				fmt.Sprintf("%.2f", pairedRatio(f.rate, nc.rate).Value), fmt.Sprintf("%.2f", pairedRatio(f.cpu, nc.cpu).Value),
+				fmt.Sprintf("%.2f", pairedRatio(f.rate, gn.rate).Value), fmt.Sprintf("%.2f", pairedRatio(f.cpu, gn.cpu).Value),
 			})
 		}
 		o := fig["overlap"]

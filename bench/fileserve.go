@@ -128,7 +128,7 @@ func runFileServe(cfg config, _ string) (section, error) {
 			sec.Rows = append(sec.Rows, []string{fc.Name, kind, strconv.Itoa(fc.Conns),
 				fmt.Sprintf("%.0f", median(f.rate)), fmt.Sprintf("%.1f", median(f.mbps)),
 				fmt.Sprintf("%.0f", median(f.p50)), fmt.Sprintf("%.0f", median(f.p99)), fmt.Sprintf("%.1f", median(f.cpu)),
-				fmt.Sprintf("%.2f", pairedRatio(f.rate, nh.rate)), fmt.Sprintf("%.2f", pairedRatio(f.cpu, nh.cpu))})
+				fmt.Sprintf("%.2f", pairedRatio(f.rate, nh.rate).Value), fmt.Sprintf("%.2f", pairedRatio(f.cpu, nh.cpu).Value)})
 		}
 		sec.Ratios = append(sec.Ratios,
 			ratio{Label: "file " + fc.Name + " req/s vs net/http", paired: pairedRatio(fs.rate, nh.rate), Target: 1},

@@ -189,5 +189,5 @@ func runRounds(cfg config, name string, args []string, cs []contender, run func(
 func pushRow(scenario, label string, f, base *figures) []string {
 	return []string{scenario, label,
 		fmt.Sprintf("%.0f", median(f.rate)), fmt.Sprintf("%.1f", median(f.mbps)), fmt.Sprintf("%.2f", median(f.cpu)),
-		fmt.Sprintf("%.2f", pairedRatio(f.rate, base.rate)), fmt.Sprintf("%.2f", pairedRatio(base.cpu, f.cpu))}
+		fmt.Sprintf("%.2f", pairedRatio(f.rate, base.rate).Value), fmt.Sprintf("%.2f", pairedRatio(base.cpu, f.cpu).Value)}
 }

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// pairedRatio is the median of the rounds' ratios, with their range.
+func TestPairedRatio(t *testing.T) {
+	got := pairedRatio([]float64{4, 3, 2}, []float64{1, 1, 1})
+	if want := (paired{Value: 3, Lo: 2, Hi: 4}); got != want {
+		t.Errorf("pairedRatio = %+v, want %+v", got, want)
+	}
+	if got := pairedRatio(nil, nil); got != (paired{}) {
+		t.Errorf("pairedRatio of no rounds = %+v, want zero", got)
+	}
+}
+
+// A push family's row carries its ratios as plain numbers.
+func TestPushRowCells(t *testing.T) {
+	f := &figures{rate: []float64{200, 300, 400}, mbps: []float64{1, 1, 1}, cpu: []float64{1, 1, 1}}
+	base := &figures{rate: []float64{100, 100, 100}, mbps: []float64{1, 1, 1}, cpu: []float64{2, 2, 2}}
+	row := pushRow("s", "overlap", f, base)
+	if got, want := strings.Join(row, "|"), "s|overlap|300|1.0|1.00|3.00|2.00"; got != want {
+		t.Errorf("pushRow = %q, want %q", got, want)
+	}
+}
+
+// The ratios table gives each ratio's median, its rounds' range (a dash for
+// a figure measured once), its target and whether it is met.
+func TestRatiosMarkdown(t *testing.T) {
+	var b strings.Builder
+	ratiosMarkdown(&b, []section{{Ratios: []ratio{
+		{"over", paired{1.5, 1.2, 1.8}, 1},
+		{"under", paired{0.9, 0.8, 1.1}, 1},
+		{"once", single(2), 0},
+	}}})
+	for _, want := range []string{
+		"| over | 1.50 | 1.20–1.80 | ≥ 1.00 | yes |\n",
+		"| under | 0.90 | 0.80–1.10 | ≥ 1.00 | **no** |\n",
+		"| once | 2.00 | – | – | – |\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("ratios table lacks %q:\n%s", want, b.String())
+		}
+	}
+}
