@@ -24,10 +24,11 @@ import (
 // Its actors must not block, as a socket's handler must not: an actor runs
 // on its worker until its mailbox is empty, so one that blocks, or that
 // never runs out of messages, holds that worker. Nothing waits forever for
-// that: when no worker has taken a mailbox for workerStall while some wait,
+// that: when every worker has been held for 10 ms while mailboxes wait,
 // the waiting ones are started on goroutines of their own, and so are new
 // ones until a worker is free again. Keep actors that block on protoactor's
-// default dispatcher.
+// default dispatcher. The watchdog that sees to this runs only while
+// mailboxes are being queued: an idle dispatcher costs no wake-ups.
 //
 // The workers start with the first call and end with Stop; after Stop the
 // dispatcher starts every mailbox on a goroutine of its own, as the default
@@ -74,19 +75,28 @@ type workers struct {
 	queue  chan func()
 	done   chan struct{} // closed by stop: ends the watchdog
 
+	n          int32         // workers
+	busy       atomic.Int32  // workers running a mailbox
 	taken      atomic.Uint64 // mailbox runs the workers have taken: the watchdog's mark of progress
-	stalled    atomic.Bool   // the watchdog saw no progress: Schedule bypasses the queue until a worker takes one
+	stalled    atomic.Bool   // the watchdog found every worker held: Schedule bypasses the queue until one is free
+	watching   atomic.Bool   // a watchdog runs; it runs only while the dispatcher is in use
 	throughput int
 }
 
 var _ protoactor.Dispatcher = (*workers)(nil)
 
+// watchIdle is how many periods of workerStall the watchdog runs on with
+// nothing queued before it ends; the next queued mailbox starts it again.
+const watchIdle = 50
+
+// testHookWatchEnd, when set by a test, is called when a watchdog ends.
+var testHookWatchEnd func()
+
 func newWorkers(n, depth, throughput int) *workers {
-	w := &workers{queue: make(chan func(), depth), done: make(chan struct{}), throughput: throughput}
+	w := &workers{queue: make(chan func(), depth), done: make(chan struct{}), n: int32(n), throughput: throughput}
 	for i := 0; i < n; i++ {
 		go w.work()
 	}
-	go w.watch(workerStall)
 	return w
 }
 
@@ -98,6 +108,9 @@ func (w *workers) Schedule(fn func()) {
 		if !w.closed {
 			select {
 			case w.queue <- fn:
+				if !w.watching.Load() && w.watching.CompareAndSwap(false, true) {
+					go w.watch(workerStall)
+				}
 				w.mu.RUnlock()
 				return
 			default: // full
@@ -116,20 +129,26 @@ func (w *workers) Throughput() int { return w.throughput }
 func (w *workers) work() {
 	for fn := range w.queue {
 		w.taken.Inc()
+		w.busy.Inc()
 		fn()
+		w.busy.Dec()
 		if w.stalled.Load() {
 			w.stalled.Store(false) // a worker is free again
 		}
 	}
 }
 
-// watch checks every period that the workers take what waits for them; if
-// none has been taken since the last check, it starts what waits on
-// goroutines of its own and marks the dispatcher stalled.
+// watch checks every period that the workers take what waits for them. If
+// every worker is held and none has taken a mailbox for a whole period
+// while some wait, it starts those on goroutines of their own and marks the
+// dispatcher stalled. It ends after watchIdle periods with nothing queued.
 func (w *workers) watch(period time.Duration) {
+	if testHookWatchEnd != nil {
+		defer testHookWatchEnd()
+	}
 	t := time.NewTicker(period)
 	defer t.Stop()
-	last := w.taken.Load()
+	last, idle := w.taken.Load(), 0
 	for {
 		select {
 		case <-w.done:
@@ -137,10 +156,25 @@ func (w *workers) watch(period time.Duration) {
 		case <-t.C:
 		}
 		now := w.taken.Load()
-		if now == last && len(w.queue) > 0 {
+		switch {
+		case len(w.queue) == 0:
+			if idle++; idle < watchIdle {
+				break
+			}
+			w.watching.Store(false)
+			// A mailbox queued before the store saw a watchdog running:
+			// stay for it, unless a new watchdog has started.
+			if len(w.queue) == 0 || !w.watching.CompareAndSwap(false, true) {
+				return
+			}
+			idle = 0
+		case now == last && w.busy.Load() >= w.n:
+			idle = 0
 			w.stalled.Store(true)
 			w.spill()
 			now = w.taken.Load()
+		default:
+			idle = 0
 		}
 		last = now
 	}

@@ -173,3 +173,36 @@ func TestDispatcherAfterStop(t *testing.T) {
 		}
 	}
 }
+
+// The watchdog runs only while the dispatcher is in use: none before the
+// first queued mailbox, and none once nothing has been queued for a while;
+// the next queued mailbox starts it again.
+func TestDispatcherWatchdogOnlyWhileUsed(t *testing.T) {
+	leaktest.Check(t)
+	ended := make(chan struct{}, 2)
+	testHookWatchEnd = func() { ended <- struct{}{} }
+	defer func() { testHookWatchEnd = nil }()
+	w := newWorkers(1, 4, defaultThroughput)
+	if w.watching.Load() {
+		t.Fatal("a watchdog runs before anything was scheduled")
+	}
+	for round := 0; round < 2; round++ {
+		ran := make(chan struct{})
+		w.Schedule(func() { close(ran) })
+		waitClosed(t, ran, "a scheduled mailbox")
+		if !w.watching.Load() {
+			t.Fatalf("round %d: no watchdog while mailboxes are queued", round)
+		}
+		if round == 1 {
+			w.stop() // ends the second watchdog at once
+		}
+		select {
+		case <-ended:
+		case <-time.After(testDeadline):
+			t.Fatalf("round %d: the watchdog did not end", round)
+		}
+		if round == 0 && w.watching.Load() {
+			t.Fatal("the idle watchdog ended but still reads as running")
+		}
+	}
+}
