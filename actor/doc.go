@@ -19,6 +19,11 @@
 // itself (which writes at once when nothing is queued), SendBlocking and
 // TrySend for callers that are not actors.
 //
+// Actors that send to sockets run best on System.Dispatcher (long-lived
+// workers in place of protoactor's goroutine per activation), and may keep
+// their *Send messages in a ring: a Send is the sender's again once its
+// completion comes.
+//
 // A handler runs on the event loop. One that blocks stalls every connection
 // of its loop: hand slow work to other actors and send from there.
 //
