@@ -94,7 +94,7 @@ func writeChart(path string, secs []section) error {
 		maxX = max(maxX, v*1.05, min(r.Hi, chartCap)*1.05, min(r.Target, chartCap)*1.05)
 	}
 	p := plot.New()
-	p.Title.Text = "overlap ÷ baseline, same run (higher is better; median of rounds, whiskers their range; ▲ target; cut at 4)"
+	p.Title.Text = fmt.Sprintf("overlap ÷ baseline, same run (higher is better; median of rounds, whiskers their range; ▲ target; cut at %g)", chartCap)
 	p.X.Min, p.X.Max = 0, maxX
 	p.X.Label.Text = "ratio"
 	p.NominalY(labels...)

@@ -81,23 +81,35 @@ func startServer(kind string, loops int, profile string, extra ...string) (*serv
 	if pinned {
 		args = append(args, "-cpus", "0")
 	}
-	cmd := exec.Command(exe, append(args, extra...)...)
-	out, err := cmd.StdoutPipe()
+	cmd := exec.Command(exe, args...)
+	addr, out, err := startListening(cmd)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("server %s: %w", kind, err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	return &server{cmd: cmd, addr: addr}, nil
+}
+
+// startListening starts a server process and reads the "listening on ADDR"
+// line it prints once it serves; the rest of its output is out's. A server
+// that does not get that far is killed.
+func startListening(cmd *exec.Cmd) (addr string, out *bufio.Reader, err error) {
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
 	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	line, err := bufio.NewReader(out).ReadString('\n')
+	out = bufio.NewReader(pipe)
+	line, err := out.ReadString('\n')
 	if err != nil || !strings.HasPrefix(line, "listening on ") {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		return nil, fmt.Errorf("server %s did not start: %q %v", kind, line, err)
+		return "", nil, fmt.Errorf("did not start: %q %v", line, err)
 	}
-	go func() { _, _ = io.Copy(io.Discard, out) }()
-	return &server{cmd: cmd, addr: strings.TrimSpace(strings.TrimPrefix(line, "listening on "))}, nil
+	return strings.TrimSpace(strings.TrimPrefix(line, "listening on ")), out, nil
 }
 
 func (s *server) stop() error {
@@ -190,12 +202,7 @@ func pairedRatio(a, b []float64) paired {
 }
 
 // sysShare is the kernel's share of the server's CPU time.
-func (r echoResult) sysShare() float64 {
-	if t := r.ServerCPU.total(); t > 0 {
-		return float64(r.ServerCPU.sys) / float64(t)
-	}
-	return 0
-}
+func (r echoResult) sysShare() float64 { return r.ServerCPU.sysShare() }
 
 // runEchoMatrix runs the echo scenarios named by letters, rounds times each
 // with every server kind in turn.

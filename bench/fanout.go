@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -316,7 +317,7 @@ func fanOutScenario(cfg config, sec *section, conns, size, rate int, target floa
 	for _, c := range cs {
 		f := fig[c.Label]
 		row := pushRow(name, c.Label, f, nc)
-		row = append(row[:5], append([]string{fmt.Sprintf("%.0f", median(f.p50)), fmt.Sprintf("%.0f", median(f.p99))}, row[5:]...)...)
+		row = slices.Insert(row, 5, fmt.Sprintf("%.0f", median(f.p50)), fmt.Sprintf("%.0f", median(f.p99)))
 		sec.Rows = append(sec.Rows, row)
 	}
 	if o := fig["overlap"]; o != nil {

@@ -99,7 +99,7 @@ func runFileServe(cfg config, _ string) (section, error) {
 			"(bytes of a known pattern, written to a temporary directory) to keep-alive connections with one request in flight each (fewer connections for the 10 MiB file, whose responses are long). " +
 			"Load generator: " + gen + ". MB/s counts bodies only; latency is per request; CPU is the server's user+system time from /proc. " +
 			"Target: requests/s ≥ 1.0× net/http's (the issue gives none for files; parity is the suite's own).",
-		Header: []string{"file", "server", "conns", "req/s", "MB/s", "p50 µs", "p99 µs", "server CPU µs/req", "req/s vs net/http", "CPU/req vs net/http"},
+		Header: []string{"file", "server", "conns", "req/s", "MB/s", "p50 µs", "p99 µs", "server CPU µs/req", "req/s vs net/http", "net/http CPU/req ÷ this"},
 	}
 	for ci, fc := range fileCases {
 		fig := byKind{}
@@ -118,7 +118,7 @@ func runFileServe(cfg config, _ string) (section, error) {
 				f.p99 = append(f.p99, us(res.P99))
 				progress("file %s round %d/%d %-9s %8.0f req/s %7.1f MB/s %7.1f µs/req (%.0f%% sys) p50 %.0f µs",
 					fc.Name, r+1, cfg.Rounds, kind, res.rate(), res.mbps(), res.cpuPerReq(),
-					100*float64(res.ServerCPU.sys)/float64(max(res.ServerCPU.total(), 1)), us(res.P50))
+					100*res.ServerCPU.sysShare(), us(res.P50))
 			}
 		}
 		progressDone()
@@ -128,7 +128,7 @@ func runFileServe(cfg config, _ string) (section, error) {
 			sec.Rows = append(sec.Rows, []string{fc.Name, kind, strconv.Itoa(fc.Conns),
 				fmt.Sprintf("%.0f", median(f.rate)), fmt.Sprintf("%.1f", median(f.mbps)),
 				fmt.Sprintf("%.0f", median(f.p50)), fmt.Sprintf("%.0f", median(f.p99)), fmt.Sprintf("%.1f", median(f.cpu)),
-				fmt.Sprintf("%.2f", pairedRatio(f.rate, nh.rate).Value), fmt.Sprintf("%.2f", pairedRatio(f.cpu, nh.cpu).Value)})
+				fmt.Sprintf("%.2f", pairedRatio(f.rate, nh.rate).Value), fmt.Sprintf("%.2f", pairedRatio(nh.cpu, f.cpu).Value)})
 		}
 		sec.Ratios = append(sec.Ratios,
 			ratio{Label: "file " + fc.Name + " req/s vs net/http", paired: pairedRatio(fs.rate, nh.rate), Target: 1},
@@ -158,11 +158,7 @@ func writeFiles(dir string) ([][]byte, error) {
 // fileRun starts a server of kind on tmp/www, verifies its responses with
 // getFiles and measures it with the load generator load.
 func fileRun(kind, tmp string, fc fileCase, body []byte, load string, cfg config, round int) (res fileResult, err error) {
-	profile := ""
-	if profileDir != "" {
-		profile = filepath.Join(profileDir, fmt.Sprintf("%s-h-%s-%d.pprof", kind, strings.TrimSuffix(fc.File, ".bin"), round+1))
-	}
-	srv, err := startServer(kind, cfg.Loops, profile, "-root", filepath.Join(tmp, "www"))
+	srv, err := startServer(kind, cfg.Loops, profilePath(kind, "h "+fc.Name, round), "-root", filepath.Join(tmp, "www"))
 	if err != nil {
 		return res, err
 	}

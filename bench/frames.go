@@ -32,12 +32,11 @@ func stamp(f []byte, seq uint64, aux int64) {
 
 // frameChecker checks frames of one size from streams 0 to n-1.
 type frameChecker struct {
-	size   int
 	bodies [][]byte // the body of each stream's frames
 }
 
 func newFrameChecker(streams, size int) *frameChecker {
-	fc := &frameChecker{size: size, bodies: make([][]byte, streams)}
+	fc := &frameChecker{bodies: make([][]byte, streams)}
 	for id := range fc.bodies {
 		fc.bodies[id] = newFrame(id, size)[frameHeader:]
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,6 +24,14 @@ type cpuTimes struct{ user, sys time.Duration }
 func (c cpuTimes) total() time.Duration { return c.user + c.sys }
 
 func (c cpuTimes) sub(d cpuTimes) cpuTimes { return cpuTimes{c.user - d.user, c.sys - d.sys} }
+
+// sysShare is the kernel's share of c.
+func (c cpuTimes) sysShare() float64 {
+	if t := c.total(); t > 0 {
+		return float64(c.sys) / float64(t)
+	}
+	return 0
+}
 
 // cpuTime reads a process's user and system CPU time from /proc/PID/stat.
 func cpuTime(pid int) (cpuTimes, error) {
@@ -87,7 +96,26 @@ func profilePath(kind, scenario string, round int) string {
 	if profileDir == "" {
 		return ""
 	}
-	return filepath.Join(profileDir, fmt.Sprintf("%s-%s-%d.pprof", kind, scenario[:1], round+1))
+	return filepath.Join(profileDir, fmt.Sprintf("%s-%s-%d.pprof", fileSafe(kind), fileSafe(scenario), round+1))
+}
+
+// fileSafe is s with every run of characters other than ASCII letters and
+// digits turned into one '-': "f: 256 B to 100 conns" is "f-256-B-to-100-conns".
+func fileSafe(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range s {
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+		} else {
+			dash = true
+		}
+	}
+	return b.String()
 }
 
 // pinSelf binds every thread of this process, and so the threads they

@@ -45,3 +45,18 @@ func TestRatiosMarkdown(t *testing.T) {
 		}
 	}
 }
+
+// Profiles are named for the whole scenario, so that two scenarios of one
+// family (fan-out to 1,000 and to 100 connections) do not share a file.
+func TestProfilePathNamesTheScenario(t *testing.T) {
+	defer func(d string) { profileDir = d }(profileDir)
+	profileDir = "/p"
+	a := profilePath("overlap actors", "f: 256 B to 1000 conns × 1000/s", 0)
+	b := profilePath("overlap actors", "f: 256 B to 100 conns × 1000/s", 0)
+	if want := "/p/overlap-actors-f-256-B-to-1000-conns-1000-s-1.pprof"; a != want {
+		t.Errorf("profilePath = %q, want %q", a, want)
+	}
+	if a == b {
+		t.Errorf("two scenarios share the profile %q", a)
+	}
+}

@@ -137,31 +137,20 @@ func startSoakServer(loops int) (*soakServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	outPipe, err := cmd.StdoutPipe()
+	addr, out, err := startListening(cmd)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("soak server: %w", err)
 	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	out := bufio.NewReader(outPipe)
-	line, err := out.ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "listening on ") {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return nil, fmt.Errorf("soak server did not start: %q %v", line, err)
-	}
-	return &soakServer{cmd: cmd, addr: strings.TrimSpace(strings.TrimPrefix(line, "listening on ")), in: in, out: out}, nil
+	return &soakServer{cmd: cmd, addr: addr, in: in, out: out}, nil
 }
 
-// sample asks the server for its counts and reads its RSS and descriptors
-// from /proc.
+// sample asks the server for its stats.
 func (s *soakServer) sample() (soakSample, error) {
 	return s.ask("stats")
 }
 
-// ask sends the server one request line and reads its stats.
+// ask sends the server one request line and reads its stats: its counts,
+// and its RSS and descriptors, which it reads from its /proc.
 func (s *soakServer) ask(req string) (soakSample, error) {
 	var sm soakSample
 	if _, err := io.WriteString(s.in, req+"\n"); err != nil {
