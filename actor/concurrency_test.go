@@ -29,7 +29,7 @@ func TestClause21ConcurrentSenders(t *testing.T) {
 		bufs[g] = make([]wsabuf.Buffers, each)
 		ovs[g] = make([]*Overlapped, each)
 		for k := range each {
-			bufs[g][k] = segsOf(g*100000+k, 1+k%3)
+			bufs[g][k] = segsOf(g*100000+k, 1+k%9) // past inlineSegs too: pooled arrays reused while copies of earlier ops are queued
 		}
 	}
 	var wg sync.WaitGroup

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/overlapio/overlap/wsabuf"
 )
 
 // segsOf makes segments of the given sizes, each byte numbered in stream
@@ -85,10 +87,77 @@ func TestIovecsStageOverflow(t *testing.T) {
 	if size != len(want) || len(v) < 2 || len(v) > len(segs) {
 		t.Fatalf("fill made %d iovecs of %d bytes, want a staged run then single ones, %d bytes", len(v), size, len(want))
 	}
-	if int(v[0].Len) > stageSize {
-		t.Fatalf("the staged run holds %d bytes, more than the %d staged", v[0].Len, stageSize)
+	staged, stagedLen := 0, 0 // the segments that fit the staging buffer, in order
+	for _, n := range sizes {
+		if stagedLen+n > stageSize {
+			break
+		}
+		staged, stagedLen = staged+1, stagedLen+n
+	}
+	if int(v[0].Len) != stagedLen || len(v) != 1+len(sizes)-staged {
+		t.Fatalf("fill made a staged run of %d bytes and %d iovecs; want the first %d segments staged (%d bytes) and %d iovecs",
+			v[0].Len, len(v), staged, stagedLen, 1+len(sizes)-staged)
 	}
 	if got := writevAll(t, &iv, segs); !bytes.Equal(got, want) {
 		t.Fatalf("the peer read %d bytes, not the %d written in order", len(got), len(want))
+	}
+}
+
+// Short writes land anywhere, inside a staged run too: a non-blocking
+// socket with a small send buffer takes part of each writev, the rest is
+// written again from where the count says, and the peer reads every byte in
+// order. (A partial write counts the bytes of bufs, whatever was staged.)
+func TestIovecsShortWritesInsideStagedRuns(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUF, 4096); err != nil {
+		t.Fatal(err)
+	}
+	w := fds[0]
+	r := os.NewFile(uintptr(fds[1]), "r")
+	defer r.Close()
+	if err := unix.SetNonblock(fds[1], false); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(r)
+		got <- b
+	}()
+	sizes := make([]int, 3000)
+	for i := range sizes {
+		sizes[i] = 1 + i*37%200 // small: nearly all staged, in runs longer than the buffer takes
+		if i%97 == 0 {
+			sizes[i] = 700 // now and then one of its own
+		}
+	}
+	segs, want := segsOf(sizes...)
+	var iv iovecs
+	shorts := 0
+	for rest := wsabuf.Buffers(segs); len(rest) > 0; {
+		n, err := iv.writev(w, rest[:min(len(rest), 1024)])
+		if err == unix.EAGAIN {
+			pfd := []unix.PollFd{{Fd: int32(w), Events: unix.POLLOUT}}
+			if _, err := unix.Poll(pfd, int(testDeadline.Milliseconds())); err != nil || pfd[0].Revents&unix.POLLOUT == 0 {
+				t.Fatalf("the socket did not become writable: %v", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n < rest[:min(len(rest), 1024)].Len() {
+			shorts++
+		}
+		rest.Consume(n)
+	}
+	unix.Close(w)
+	if b := <-got; !bytes.Equal(b, want) {
+		t.Fatalf("the peer read %d bytes, not the %d written in order", len(b), len(want))
+	}
+	if shorts == 0 {
+		t.Fatal("no writev came back short: the test did not test short writes")
 	}
 }

@@ -153,3 +153,45 @@ func TestLargeOOBStaysContiguous(t *testing.T) {
 		t.Fatalf("urgent byte %v, %v; want the send's last byte", oob[:n], rerr)
 	}
 }
+
+// A local graceful close of a TCP socket reports no error: its Closed.Err
+// is nil (a nil error, not a typed nil *OpError from the bridge's reason),
+// on a real connection as on the actor package's fake one.
+func TestGracefulCloseReportsNoError(t *testing.T) {
+	_, e := startEngine(t, Config{})
+	closed := make(chan error, 1)
+	socks := make(chan *actor.Socket, 1)
+	l, err := e.Listen("tcp", "127.0.0.1:0", protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+		switch m := ctx.Message().(type) {
+		case *actor.Connected:
+			socks <- m.Socket
+		case *actor.Closed:
+			closed <- m.Err
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var s *actor.Socket
+	select {
+	case s = <-socks:
+	case <-time.After(testDeadline):
+		t.Fatal("no connection")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("Closed.Err = %#v after a graceful local close, want nil", err)
+		}
+	case <-time.After(testDeadline):
+		t.Fatal("no Closed after Close")
+	}
+}
