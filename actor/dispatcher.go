@@ -172,7 +172,6 @@ func (w *workers) watch(period time.Duration) {
 			idle = 0
 			w.stalled.Store(true)
 			w.spill()
-			now = w.taken.Load()
 		default:
 			idle = 0
 		}
@@ -188,7 +187,6 @@ func (w *workers) spill() {
 			if !ok {
 				return
 			}
-			w.taken.Inc()
 			go fn()
 		default:
 			return

@@ -124,7 +124,18 @@ func TestDispatcherBlockedWorkersDoNotStarve(t *testing.T) {
 	after := make(chan struct{})
 	w.Schedule(func() { close(after) })
 	waitClosed(t, after, "a mailbox scheduled while the workers are held")
+	// Freed, a worker takes mailboxes from the queue again.
+	before := w.taken.Load()
 	close(release)
+	deadline := time.Now().Add(testDeadline)
+	for w.taken.Load() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("no worker took a mailbox after the blocked ones returned: the dispatcher stayed stalled")
+		}
+		probe := make(chan struct{})
+		w.Schedule(func() { close(probe) })
+		waitClosed(t, probe, "a mailbox after the workers were freed")
+	}
 }
 
 // Schedule never blocks, even with every worker held and the queue full: it
