@@ -216,13 +216,8 @@ func TestFaultPeerHalfClosesThenIgnores(t *testing.T) {
 	leaktest.Check(t)
 	_, e := startEngine(t, Config{Socket: actor.Options{MaxPendingBytes: 256 << 20, MaxPendingSends: 1 << 20}})
 	socks := make(chan *actor.Socket, 1)
-	l, err := e.Listen("tcp", "127.0.0.1:0", protoactor.PropsFromFunc(func(ctx protoactor.Context) {
-		switch m := ctx.Message().(type) {
-		case *actor.Connected:
-			socks <- m.Socket
-		case *actor.Received:
-			m.Data.Release()
-		case *actor.Closed:
+	l, err := e.Listen("tcp", "127.0.0.1:0", socketsProps(socks, func(ctx protoactor.Context) {
+		if m, ok := ctx.Message().(*actor.Closed); ok {
 			closed <- m.Err
 		}
 	}))
@@ -403,13 +398,8 @@ func TestFaultActorStopsOrPanics(t *testing.T) {
 			sys, e := startEngine(t, Config{Socket: actor.Options{MaxPendingBytes: 256 << 20, MaxPendingSends: 1 << 20}})
 			socks := make(chan *actor.Socket, 1)
 			panicked := make(chan struct{}, 1)
-			l, err := e.Listen("tcp", "127.0.0.1:0", protoactor.PropsFromFunc(func(ctx protoactor.Context) {
-				switch m := ctx.Message().(type) {
-				case *actor.Connected:
-					socks <- m.Socket
-				case *actor.Received:
-					m.Data.Release()
-				case *poke:
+			l, err := e.Listen("tcp", "127.0.0.1:0", socketsProps(socks, func(ctx protoactor.Context) {
+				if _, ok := ctx.Message().(*poke); ok {
 					panicked <- struct{}{}
 					panic("handler failure")
 				}

@@ -49,15 +49,19 @@ func echoProps() *protoactor.Props {
 	})
 }
 
-// socketsProps hands each socket to ch when it connects, and ignores the
-// rest (releasing received buffers).
-func socketsProps(ch chan<- *actor.Socket) *protoactor.Props {
+// socketsProps hands each socket to ch when it connects, releases received
+// buffers, and gives every other message to more, if any.
+func socketsProps(ch chan<- *actor.Socket, more ...func(protoactor.Context)) *protoactor.Props {
 	return protoactor.PropsFromFunc(func(ctx protoactor.Context) {
 		switch m := ctx.Message().(type) {
 		case *actor.Connected:
 			ch <- m.Socket
 		case *actor.Received:
 			m.Data.Release()
+		default:
+			for _, f := range more {
+				f(ctx)
+			}
 		}
 	})
 }

@@ -161,29 +161,16 @@ func TestGracefulCloseReportsNoError(t *testing.T) {
 	_, e := startEngine(t, Config{})
 	closed := make(chan error, 1)
 	socks := make(chan *actor.Socket, 1)
-	l, err := e.Listen("tcp", "127.0.0.1:0", protoactor.PropsFromFunc(func(ctx protoactor.Context) {
-		switch m := ctx.Message().(type) {
-		case *actor.Connected:
-			socks <- m.Socket
-		case *actor.Closed:
+	l, err := e.Listen("tcp", "127.0.0.1:0", socketsProps(socks, func(ctx protoactor.Context) {
+		if m, ok := ctx.Message().(*actor.Closed); ok {
 			closed <- m.Err
 		}
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var s *actor.Socket
-	select {
-	case s = <-socks:
-	case <-time.After(testDeadline):
-		t.Fatal("no connection")
-	}
-	if err := s.Close(); err != nil {
+	defer dialPeer(t, l).Close()
+	if err := acceptSocket(t, socks).Close(); err != nil {
 		t.Fatal(err)
 	}
 	select {
