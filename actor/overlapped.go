@@ -24,7 +24,7 @@ type Overlapped struct {
 
 	state atomic.Int32  // ovIdle, ovPending, ovDone; owned by the submitter until pending, then by the socket
 	mu    sync.Mutex    // guards done, bytes and err across one operation
-	done  chan struct{} // made by the first Done of a pending operation; nil until then
+	done  chan struct{} // made by the first Done of a pending operation; nil otherwise (complete clears it)
 	bytes int
 	err   error
 }
@@ -46,14 +46,12 @@ func (o *Overlapped) arm() error {
 			return ErrInvalid
 		}
 		if o.state.CompareAndSwap(s, ovPending) {
-			break
+			// Nothing else to reset: complete left done nil (a waiter's
+			// Done from now on makes this operation's channel), and bytes
+			// and err are read only once the state is done again.
+			return nil
 		}
 	}
-	o.mu.Lock()
-	o.done = nil
-	o.bytes, o.err = 0, nil
-	o.mu.Unlock()
-	return nil
 }
 
 // complete records the result and wakes waiters. The socket calls it exactly
@@ -62,6 +60,7 @@ func (o *Overlapped) complete(n int, err error) {
 	o.mu.Lock()
 	o.bytes, o.err = n, err
 	done := o.done
+	o.done = nil // the next operation's waiters make their own; Done now returns closedChan
 	o.state.Store(ovDone)
 	o.mu.Unlock()
 	if done != nil {
@@ -85,13 +84,14 @@ func (o *Overlapped) Pending() bool { return o.state.Load() == ovPending }
 func (o *Overlapped) Done() <-chan struct{} {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	switch {
-	case o.done != nil:
+	if o.done != nil {
 		return o.done
-	case o.state.Load() == ovPending:
+	}
+	switch o.state.Load() { // once: arm may change it meanwhile, complete may not (it holds mu)
+	case ovPending:
 		o.done = make(chan struct{})
 		return o.done
-	case o.state.Load() == ovDone:
+	case ovDone:
 		return closedChan
 	}
 	return nil // never submitted
