@@ -22,8 +22,7 @@ var ownSeed = maphash.MakeSeed()
 type ownMark struct{ rec *ownRecord }
 
 type ownRecord struct {
-	sys  *System
-	sock *Socket
+	sock *Socket    // its System gets the report
 	sums []uint64   // maphash of each segment, by index
 	pcs  [8]uintptr // the submitting call stack
 	npc  int
@@ -33,7 +32,7 @@ type ownRecord struct {
 // once the segments are captured).
 func fingerprint(s *Socket, op *sendOp) {
 	segs := op.segs()
-	r := &ownRecord{sys: s.cfg.sys, sock: s, sums: make([]uint64, len(segs))}
+	r := &ownRecord{sock: s, sums: make([]uint64, len(segs))}
 	for i, b := range segs {
 		r.sums[i] = maphash.Bytes(ownSeed, b)
 	}
@@ -60,7 +59,7 @@ func verify(op *sendOp, n int, err error) {
 	if changed == nil {
 		return
 	}
-	r.sys.reportViolation(&OwnershipViolation{
+	r.sock.cfg.sys.reportViolation(&OwnershipViolation{
 		Socket: r.sock.pid, Tag: op.tag, Overlapped: op.ov,
 		Segment: changed[0], Changed: changed, Segments: len(segs), Len: len(segs[changed[0]]),
 		Bytes: n, Err: err, SubmittedAt: submitter(r.pcs[:r.npc]),

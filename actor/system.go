@@ -150,6 +150,9 @@ func (s *System) Sockets() int {
 // Send submits m to the socket at pid from outside any actor: like
 // Socket.Send, but a pid that is not a live socket fails with ErrNotSock
 // (and completes m with it).
+// Each call looks pid up in the actor system's registry (two hashes and a
+// shard's read lock): a sender in a hot loop calls Lookup once and keeps
+// the *Socket.
 func (s *System) Send(pid *protoactor.PID, m *Send) error {
 	sock, err := s.Lookup(pid)
 	if err != nil {

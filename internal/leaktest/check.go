@@ -9,9 +9,10 @@ import (
 	"go.uber.org/goleak"
 )
 
-// settle bounds how long Check waits for goroutines and descriptors to go
-// once the test's own cleanups have run (closing is asynchronous in places:
-// an actor's goroutine ends after its stop is acknowledged).
+// settle bounds how long Check waits for descriptors to be closed once the
+// test's own cleanups have run (closing is asynchronous in places: an
+// actor's goroutine ends after its stop is acknowledged). Goroutines get
+// goleak's own retries, about a second and a half.
 const settle = 10 * time.Second
 
 // Check makes t fail if, once every cleanup the test registers after this
