@@ -2,10 +2,14 @@ package transport
 
 import (
 	"fmt"
+	"reflect"
 	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/panjf2000/gnet/v2/pkg/netpoll"
+	"golang.org/x/sys/unix"
 )
 
 // The transport reaches into gnet v2.9.7's event loop for its poller (to post
@@ -148,5 +152,44 @@ func TestLoopYieldsToFeeders(t *testing.T) {
 		}
 	default:
 		t.Errorf("the feeder did not run during a batch of %d tasks: the loop kept its processor", tasks)
+	}
+}
+
+// A post whose trigger fails (the loop's poller is gone) returns the error,
+// takes its own fn back, and marks the loop stopped: the fn never runs, and
+// later posts fail at once with errLoopStopped.
+func TestPostToAGoneLoop(t *testing.T) {
+	p, err := netpoll.OpenPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// Make the poller's wake-up descriptor refuse writes, as a closed one
+	// does, without freeing its number for another descriptor to take.
+	efd := int(reflect.ValueOf(p).Elem().FieldByName("efd").Int())
+	ro, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(ro)
+	if err := unix.Dup3(ro, efd, unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	ls := &loopState{poller: p, epfd: -1}
+	ran := false
+	if err := ls.post(func() { ran = true }); err == nil {
+		t.Fatal("a post to a loop whose poller cannot be woken succeeded")
+	}
+	ls.mu.Lock()
+	queued, posted := len(ls.queued), ls.posted
+	ls.mu.Unlock()
+	if queued != 0 || posted || !ls.stopped.Load() {
+		t.Fatalf("after the failed post: %d fns queued, posted %v, stopped %v; want 0, false, true", queued, posted, ls.stopped.Load())
+	}
+	if err := ls.post(func() { ran = true }); err != errLoopStopped {
+		t.Fatalf("a post after the failure = %v, want errLoopStopped", err)
+	}
+	if ran {
+		t.Fatal("a refused fn ran")
 	}
 }
