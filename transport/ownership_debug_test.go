@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,6 +162,9 @@ func TestOwnershipViolationIsReported(t *testing.T) {
 			if v.Socket != s.PID() || v.Tag != "victim" || v.Overlapped != ov || v.Segment != 1 ||
 				!slices.Equal(v.Changed, []int{1}) || v.Segments != 5 || v.Len != 1000 || v.Bytes != len(submitted) || v.Err != nil {
 				t.Fatalf("violation %+v: want socket %s, tag victim, segment 1 of 5 (1000 bytes), %d bytes", v, s.PID().Id, len(submitted))
+			}
+			if !strings.Contains(v.SubmittedAt, "ownership_debug_test.go") {
+				t.Fatalf("violation submitted at %q, want this test's call of the send", v.SubmittedAt)
 			}
 			t.Log(v)
 			// What the check guards against: the peer got the changed bytes.
