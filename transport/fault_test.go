@@ -212,20 +212,9 @@ func TestFaultPeerResetMidStream(t *testing.T) {
 // sends end with an error; each completes once, and what the peer can still
 // read afterwards is an exact prefix, no more than reported sent.
 func TestFaultPeerHalfClosesThenIgnores(t *testing.T) {
-	closed := make(chan error, 1)
 	leaktest.Check(t)
 	_, e := startEngine(t, Config{Socket: actor.Options{MaxPendingBytes: 256 << 20, MaxPendingSends: 1 << 20}})
-	socks := make(chan *actor.Socket, 1)
-	l, err := e.Listen("tcp", "127.0.0.1:0", socketsProps(socks, func(ctx protoactor.Context) {
-		if m, ok := ctx.Message().(*actor.Closed); ok {
-			closed <- m.Err
-		}
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer := dialPeer(t, l)
-	s := acceptSocket(t, socks)
+	s, peer, closed := closingPair(t, e)
 	var led streamLedger
 	led.fill(t, s, 5000, 4096)
 	if err := peer.(*net.TCPConn).CloseWrite(); err != nil {

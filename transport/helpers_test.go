@@ -114,6 +114,24 @@ func connectedPair(t *testing.T, network, addr string, cfg Config, opts ...Optio
 	return sys, e, acceptSocket(t, socks), peer
 }
 
+// closingPair is a TCP connection accepted on e and its peer, with the
+// Closed.Err its handler gets, when it gets it.
+func closingPair(t *testing.T, e *Engine) (*actor.Socket, net.Conn, <-chan error) {
+	t.Helper()
+	closed := make(chan error, 1)
+	socks := make(chan *actor.Socket, 1)
+	l, err := e.Listen("tcp", "127.0.0.1:0", socketsProps(socks, func(ctx protoactor.Context) {
+		if m, ok := ctx.Message().(*actor.Closed); ok {
+			closed <- m.Err
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := dialPeer(t, l)
+	return acceptSocket(t, socks), peer, closed
+}
+
 // recvOOB waits for the urgent byte on a TCP peer and reads it.
 func recvOOB(peer net.Conn) (oob [1]byte, n int, err error) {
 	raw, _ := peer.(*net.TCPConn).SyscallConn()

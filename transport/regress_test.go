@@ -159,18 +159,9 @@ func TestLargeOOBStaysContiguous(t *testing.T) {
 // on a real connection as on the actor package's fake one.
 func TestGracefulCloseReportsNoError(t *testing.T) {
 	_, e := startEngine(t, Config{})
-	closed := make(chan error, 1)
-	socks := make(chan *actor.Socket, 1)
-	l, err := e.Listen("tcp", "127.0.0.1:0", socketsProps(socks, func(ctx protoactor.Context) {
-		if m, ok := ctx.Message().(*actor.Closed); ok {
-			closed <- m.Err
-		}
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dialPeer(t, l).Close()
-	if err := acceptSocket(t, socks).Close(); err != nil {
+	s, peer, closed := closingPair(t, e)
+	defer peer.Close()
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	select {
