@@ -64,12 +64,14 @@ type Socket struct {
 	head         int
 	act          []sendOp // taken from in; act[head:] are unfinished
 	wv           [][]byte
-	streamPos    int64                      // bytes written to the connection so far
-	direct       directResult               // outcome of SendFrom's immediate write
-	recv         Received                   // the Received of the common case, one at a time
-	receiver     protoactor.Context         // the actor's context, for Received's short road; nil: always InvokeUserMessage
-	env          protoactor.MessageEnvelope // the envelope of Received's short road
-	lent         *wsabuf.Buf                // the lent Received.Data of the inline run, if any
+	streamPos    int64                    // bytes written to the connection so far
+	direct       directResult             // outcome of SendFrom's immediate write
+	timeoutSet   bool                     // the actor has a receive timeout: Received takes protoactor's road
+	recv         Received                 // the Received of the common case, one at a time
+	receiver     protoactor.Context       // the actor's own context (protoactor's), for Received's short road; nil: always InvokeUserMessage
+	handler      func(protoactor.Context) // the actor's Receive, for the short road; nil until first needed and after system messages (a restart makes a new actor)
+	cur          *Received                // the Received on the short road, for handlerContext
+	lent         *wsabuf.Buf              // the lent Received.Data of the inline run, if any
 
 	// Immutable after NewSocket. hot holds the connection's values the
 	// send path reads; cfg is shared by the sockets of one Spawner and
@@ -221,7 +223,7 @@ func NewSocket(sys *System, conn Conn, props *protoactor.Props, opts Options) (*
 // and one Props that stays in cache for all of them.
 type Spawner struct {
 	props *protoactor.Props
-	plain bool          // props has no receiver middleware (see plainProps)
+	plain bool          // props has no receiver middleware and no context decorator (see plainProps)
 	mu    sync.Mutex    // held across a spawn
 	next  *Socket       // guarded by mu: the socket whose actor is being spawned
 	opts  Options       // guarded by mu: the Options cfg was made from
@@ -239,13 +241,19 @@ func NewSpawner(props *protoactor.Props) *Spawner {
 	return sp
 }
 
-// plainProps reports whether props has no receiver middleware chain, which
-// protoactor does not expose: it is read by reflection, and a Props whose
-// layout is not the one known here counts as having middleware, so that
-// received bytes then always go through InvokeUserMessage.
+// plainProps reports whether props has no receiver middleware chain and no
+// context decorator, which protoactor does not expose: they are read by
+// reflection, and a Props whose layout is not the one known here counts as
+// having them, so that received bytes then always go through
+// InvokeUserMessage.
 func plainProps(props *protoactor.Props) bool {
-	f := reflect.ValueOf(props).Elem().FieldByName("receiverMiddlewareChain")
-	return f.IsValid() && f.Kind() == reflect.Func && f.IsNil()
+	v := reflect.ValueOf(props).Elem()
+	for _, name := range []string{"receiverMiddlewareChain", "contextDecoratorChain"} {
+		if f := v.FieldByName(name); !f.IsValid() || f.Kind() != reflect.Func || !f.IsNil() {
+			return false
+		}
+	}
+	return true
 }
 
 // mailbox is the prepared Props' mailbox producer: protoactor calls it

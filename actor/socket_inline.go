@@ -32,10 +32,8 @@ const hotBytes = unsafe.Offsetof(Socket{}.in) + unsafe.Sizeof(Socket{}.in)
 // inline when it is idle. The socket takes over data's reference.
 func (e *Endpoint) Received(data *wsabuf.Buf, from net.Addr) {
 	s := (*Socket)(e)
-	// On a busy server this socket is cold, and so is the handler's actor
-	// context, an object of its own: ask for all their lines the inline
-	// path reads at once, rather than meet each miss in turn.
-	prefetch((*[2]unsafe.Pointer)(unsafe.Pointer(&s.receiver))[1]) // an interface's second word points at its value
+	// On a busy server this socket is cold: ask for all the lines the
+	// inline path reads at once, rather than meet each miss in turn.
 	for off := uintptr(64); off < hotBytes; off += 64 {
 		prefetch(unsafe.Add(unsafe.Pointer(s), off))
 	}
@@ -116,25 +114,53 @@ func (s *Socket) deliver(msg any) {
 }
 
 // invokeUser hands msg to the actor. Received bytes take the short road when
-// nothing would see the difference (see receiver): straight into the actor
-// context's Receive with an envelope the socket reuses, as the last link of
-// a protoactor middleware chain would. Everything else goes through
+// nothing would see the difference (no receiver middleware, context
+// decorator, metrics or receive timeout: see receiver and timeoutSet):
+// straight into the actor's Receive, with the socket as its context
+// (handlerContext). Everything else goes through protoactor's
 // InvokeUserMessage.
 func (s *Socket) invokeUser(msg any) {
-	defer s.escalate(msg)
-	if r, ok := msg.(*Received); ok && s.receiver != nil && s.receiver.ReceiveTimeout() == 0 {
-		s.env.Message = r
-		s.receiver.Receive(&s.env)
-		s.env.Message = nil
+	done := false
+	defer func() {
+		if !done { // recover only on the way out of a panic: it costs a runtime call
+			s.escalate(recover(), msg)
+		}
+	}()
+	if r, ok := msg.(*Received); ok && s.receiver != nil && !s.timeoutSet {
+		if s.handler == nil {
+			s.handler = handlerOf(s.receiver.Actor())
+		}
+		s.cur = r
+		s.handler((*handlerContext)(s))
+		s.cur = nil
+		done = true
 		return
 	}
 	s.invoker.InvokeUserMessage(msg)
+	s.noteReceiveTimeout()
+	done = true
 }
 
-// escalate, deferred around an invocation, turns a panic into a failure for
-// the actor's supervisor, as protoactor's own mailbox does.
-func (s *Socket) escalate(msg any) {
-	if r := recover(); r != nil {
+// handlerOf is a's Receive as a func, without protoactor's ReceiveFunc
+// method in between for the common actor made by PropsFromFunc.
+func handlerOf(a protoactor.Actor) func(protoactor.Context) {
+	if f, ok := a.(protoactor.ReceiveFunc); ok {
+		return f
+	}
+	return a.Receive
+}
+
+// noteReceiveTimeout records whether the actor has a receive timeout, after
+// anything that may have set or cancelled one.
+func (s *Socket) noteReceiveTimeout() {
+	s.timeoutSet = s.receiver != nil && s.receiver.ReceiveTimeout() != 0
+}
+
+// escalate turns a panic, recovered around an invocation, into a failure for
+// the actor's supervisor, as protoactor's own mailbox does. A nil r (the
+// goroutine is exiting, not panicking) is not a failure.
+func (s *Socket) escalate(r, msg any) {
+	if r != nil {
 		s.invoker.EscalateFailure(r, msg)
 	}
 }
@@ -145,6 +171,9 @@ func (s *Socket) escalate(msg any) {
 // delivered if one was asked for). Otherwise it behaves like Send. Called with
 // any other context, it is Send.
 func (s *Socket) SendFrom(ctx protoactor.Context, m *Send) (int, error) {
+	if hc, ok := ctx.(*handlerContext); ok && (*Socket)(hc) == s && s.inRun.Load() {
+		return s.sendNow(m) // the short road's context: no interface call
+	}
 	if ctx == nil || s == nil || !s.inRun.Load() || !samePID(ctx.Self(), s.pid) {
 		return 0, s.submit(m, nil)
 	}

@@ -158,8 +158,19 @@ func (s *Socket) invokeSystem(msg any, onLoop bool) {
 }
 
 func (s *Socket) invokeSystemMessage(msg any) {
-	defer s.escalate(msg)
+	done := false
+	defer func() {
+		// A restart makes a new actor, and a system message may run the
+		// handler (Started, a continuation), which may set a receive
+		// timeout: look both up again.
+		s.handler = nil
+		s.noteReceiveTimeout()
+		if !done {
+			s.escalate(recover(), msg)
+		}
+	}()
 	s.invoker.InvokeSystemMessage(msg)
+	done = true
 }
 
 // Endpoint is the transport's side of a socket: the calls an event loop makes
