@@ -142,11 +142,13 @@ func (b *bridge) OnShutdown(gnet.Engine) {
 }
 
 func (b *bridge) OnTraffic(c gnet.Conn) gnet.Action {
-	if b.unbound != nil {
-		return b.datagram(c)
-	}
 	g, ok := c.Context().(*gconn)
 	if !ok || g.closed {
+		// The connection first, the bridge after: a read on a connected
+		// socket does not touch the bridge's page.
+		if b.unbound != nil {
+			return b.datagram(c)
+		}
 		_, _ = c.Discard(-1)
 		return gnet.None
 	}

@@ -31,11 +31,13 @@ type loopState struct {
 	poller  *netpoll.Poller // nil: fall back to EventLoop.Execute
 	epfd    int             // gnet's epoll descriptor, -1 if unknown
 	lent    *wsabuf.Buf     // the header reads are lent in (LendReceived); nil when its holders kept it
+	lentHdr wsabuf.Buf      // lent's first header, in this allocation: a read touches one page fewer
 	watch   *watcher        // the engine's: waits for writability after partial writes
 }
 
 func newLoopState(el gnet.EventLoop, w *watcher) *loopState {
 	ls := &loopState{el: el, epfd: -1, watch: w}
+	ls.lent = &ls.lentHdr
 	ls.poller, ls.epfd = pollerOf(el)
 	return ls
 }

@@ -107,6 +107,12 @@ func (p *Pool) put(b *Buf) {
 		b.onRelease = nil
 		fn(b.size)
 	}
+	if b.lent != nil && b.mem == nil {
+		// Lent and never copied (see Lend): nothing to give back, and no
+		// need to touch the pool's page.
+		b.b = nil
+		return
+	}
 	if p.cfg.Poison {
 		for i := range b.mem {
 			b.mem[i] = 0xDB
