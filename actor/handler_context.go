@@ -29,15 +29,8 @@ type handlerContext Socket
 
 var _ protoactor.Context = (*handlerContext)(nil)
 
-func (c *handlerContext) base() protoactor.Context { return c.receiver }
-
-// Message implements protoactor.Context: the Received being delivered.
-func (c *handlerContext) Message() any {
-	if c.cur != nil {
-		return c.cur
-	}
-	return c.base().Message()
-}
+// base, Message and Self, which every Received calls, are in
+// socket_inline.go, with the rest of the read's path.
 
 // MessageHeader implements protoactor.Context: a Received has no header.
 func (c *handlerContext) MessageHeader() protoactor.ReadonlyMessageHeader {
@@ -54,9 +47,6 @@ func (c *handlerContext) Sender() *protoactor.PID {
 	}
 	return c.base().Sender()
 }
-
-// Self implements protoactor.Context: the socket's PID.
-func (c *handlerContext) Self() *protoactor.PID { return c.pid }
 
 // Forward implements protoactor.Context. Forwarding a Received breaks its
 // contract (the socket reuses it once Receive returns), but it does what

@@ -68,6 +68,73 @@ func (s *Socket) sendNowWritten(op *sendOp, n int) {
 	op.end = s.streamPos
 }
 
+// sendNowQueue is sendNow for a send that cannot be written at once: it
+// is refused (err) or queued behind what is ahead of it. s.mu is held; it
+// is released here.
+func (s *Socket) sendNowQueue(op *sendOp, err error) (int, error) {
+	if err == nil {
+		s.keepLent(op)
+		s.in = append(s.in, *op)
+		s.sends.Add(1)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		s.cfg.sys.complete(s.pid, op, 0, err)
+		return 0, err
+	}
+	return 0, ErrIOPending // flushed when the handler returns
+}
+
+// sendNowSlow is sendNow's write of a datagram, of a send with flags, or
+// of a stream send with more segments than one writev takes.
+func (s *Socket) sendNowSlow(op *sendOp, m *Send) (int, error) {
+	if s.hot.datagram || op.flags != 0 {
+		s.keepLent(op)
+		s.act = append(s.act, *op)
+		s.writeQueued()
+		return s.sendNowLeft()
+	}
+	wv, total := op.appendUnsent(s.wv[:0], wsabuf.MaxIOV)
+	var n int
+	var werr error
+	if total > 0 {
+		n, werr = s.writev(wv)
+	}
+	clear(wv)
+	s.wv = wv[:0]
+	if werr == nil && n == op.size {
+		return s.sendNowDone(op, n)
+	}
+	return s.sendNowRest(op, n, total, werr)
+}
+
+// sendNowRest queues what a direct write of total bytes of op left
+// unwritten (it wrote n, or failed with err).
+func (s *Socket) sendNowRest(op *sendOp, n, total int, err error) (int, error) {
+	op.sent = n
+	s.streamPos += int64(n)
+	s.keepLent(op)
+	s.act = append(s.act, *op)
+	s.afterWrite(n, total, err)
+	if !s.waitWritable && !s.closedOnce.Load() {
+		s.writeQueued()
+	}
+	return s.sendNowLeft()
+}
+
+// sendNowLeft is SendFrom's result for a send that went to the writer's
+// queue: its outcome if the writer finished it, else ErrIOPending.
+func (s *Socket) sendNowLeft() (int, error) {
+	if !s.directDone {
+		s.act[len(s.act)-1].direct = false // left queued: it completes later
+		return 0, ErrIOPending
+	}
+	if s.head == len(s.act) {
+		s.resetAct()
+	}
+	return s.direct.n, s.direct.err
+}
+
 // writeQueued is flush's loop over the writer's queue.
 func (s *Socket) writeQueued() {
 	for s.head < len(s.act) && !s.waitWritable && !s.closedOnce.Load() {

@@ -165,6 +165,21 @@ func (s *Socket) escalate(r, msg any) {
 	}
 }
 
+// The handler's context on the short road: see handler_context.go.
+
+func (c *handlerContext) base() protoactor.Context { return c.receiver }
+
+// Message implements protoactor.Context: the Received being delivered.
+func (c *handlerContext) Message() any {
+	if c.cur != nil {
+		return c.cur
+	}
+	return c.base().Message()
+}
+
+// Self implements protoactor.Context: the socket's PID.
+func (c *handlerContext) Self() *protoactor.PID { return c.pid }
+
 // SendFrom is Send for the socket's own handler, called with the Context of
 // its Receive: when nothing is queued ahead, the bytes are written at once
 // and SendFrom returns their count with a nil error (the completion is still
@@ -178,6 +193,34 @@ func (s *Socket) SendFrom(ctx protoactor.Context, m *Send) (int, error) {
 		return 0, s.submit(m, nil)
 	}
 	return s.sendNow(m)
+}
+
+// holdErr reports a Hold that is already released.
+func holdErr(h Releaser) error {
+	switch h := h.(type) {
+	case nil:
+		return nil
+	case *wsabuf.Buf: // the common case, without an interface assertion
+		return h.Err()
+	case interface{ Err() error }:
+		return h.Err()
+	}
+	return nil
+}
+
+// setBuffers captures the caller's segment headers (not the bytes).
+func (op *sendOp) setBuffers(bufs [][]byte) {
+	op.size = 0
+	for _, b := range bufs {
+		op.size += len(b)
+	}
+	op.nseg = int32(len(bufs))
+	if len(bufs) <= inlineSegs {
+		copy(op.inline[:], bufs)
+		return
+	}
+	op.extra = getSegArray(len(bufs))
+	copy(op.extra.s, bufs)
 }
 
 // validate checks a send against the socket before anything is queued.
@@ -277,6 +320,8 @@ func (s *Socket) admit(size int) error {
 }
 
 // sendNow is SendFrom's immediate path, on the loop inside the handler.
+// What is here is the common case, a plain stream send written whole; the
+// rest is outlined (socket_flush.go) to keep this path's code small.
 func (s *Socket) sendNow(m *Send) (int, error) {
 	var op sendOp
 	if err := s.accept(&op, m, m.ReplyTo); err != nil {
@@ -284,69 +329,37 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 	}
 	s.mu.Lock()
 	err := s.admit(op.size)
-	direct := err == nil && len(s.in) == 0 && s.head == len(s.act) && !s.waitWritable && !s.closedOnce.Load() &&
-		op.flags&MsgPartial == 0
-	if err == nil && !direct {
-		s.keepLent(&op)
-		s.in = append(s.in, op)
-		s.sends.Add(1)
+	if err != nil || len(s.in) > 0 || s.head < len(s.act) || s.waitWritable || s.closedOnce.Load() || op.flags&MsgPartial != 0 {
+		return s.sendNowQueue(&op, err) // unlocks s.mu
 	}
 	s.mu.Unlock()
-	switch {
-	case err != nil:
-		s.cfg.sys.complete(s.pid, &op, 0, err)
-		return 0, err
-	case !direct:
-		return 0, ErrIOPending // flushed when the handler returns
-	}
 	// Nothing is ahead of this send: write it now, and queue what is left.
 	// SendFrom is synchronous, so one result slot per socket serves it.
 	s.direct, s.directDone = directResult{}, false
 	op.direct = true
-	if s.hot.datagram || op.flags != 0 {
-		s.keepLent(&op)
-		s.act = append(s.act, op)
-		s.writeQueued()
-	} else {
-		// A plain stream send is written straight from the caller's
-		// segment list (nothing of it is sent yet, and the call is
-		// synchronous); only a remainder joins the writer's queue.
-		wv, total := [][]byte(m.Buffers), op.size
-		if len(wv) > wsabuf.MaxIOV {
-			wv, total = op.appendUnsent(s.wv[:0], wsabuf.MaxIOV)
-		}
-		var n int
-		var werr error
-		if total > 0 {
-			n, werr = s.writev(wv)
-		}
-		if len(m.Buffers) > wsabuf.MaxIOV {
-			clear(wv)
-			s.wv = wv[:0]
-		}
-		if werr == nil && n == op.size {
-			s.sendNowWritten(&op, n)
-			s.written(&op)
-			if !s.directDone {
-				return 0, ErrIOPending // behind a send awaiting acknowledgement
-			}
-			return s.direct.n, s.direct.err
-		}
-		op.sent = n
-		s.streamPos += int64(n)
-		s.keepLent(&op)
-		s.act = append(s.act, op)
-		s.afterWrite(n, total, werr)
-		if !s.waitWritable && !s.closedOnce.Load() {
-			s.writeQueued()
-		}
+	if s.hot.datagram || op.flags != 0 || len(m.Buffers) > wsabuf.MaxIOV {
+		return s.sendNowSlow(&op, m)
 	}
+	// A plain stream send is written straight from the caller's segment
+	// list (nothing of it is sent yet, and the call is synchronous); only
+	// a remainder joins the writer's queue.
+	var n int
+	var werr error
+	if op.size > 0 {
+		n, werr = s.writev(m.Buffers)
+	}
+	if werr != nil || n != op.size {
+		return s.sendNowRest(&op, n, op.size, werr)
+	}
+	return s.sendNowDone(&op, n)
+}
+
+// sendNowDone completes a send SendFrom wrote whole.
+func (s *Socket) sendNowDone(op *sendOp, n int) (int, error) {
+	s.sendNowWritten(op, n)
+	s.written(op)
 	if !s.directDone {
-		s.act[len(s.act)-1].direct = false // left queued: it completes later
-		return 0, ErrIOPending
-	}
-	if s.head == len(s.act) {
-		s.resetAct()
+		return 0, ErrIOPending // behind a send awaiting acknowledgement
 	}
 	return s.direct.n, s.direct.err
 }
@@ -421,6 +434,19 @@ func (op *sendOp) finish(n int, err error) {
 	}
 	if op.ov != nil {
 		op.ov.complete(n, err)
+	}
+}
+
+// releaseSegs gives a completed send's segment array back to its pool. The
+// op is completed once, and nothing reads its segments after (copies of it
+// left in the writer's queues are cleared without reading them).
+func (op *sendOp) releaseSegs() {
+	if a := op.extra; a != nil {
+		op.extra = nil
+		clear(a.s[:op.nseg]) // do not pin the caller's buffers
+		if c := segClass(cap(a.s)); c < len(segPools) {
+			segPools[c].Put(a)
+		}
 	}
 }
 

@@ -52,40 +52,12 @@ type directResult struct {
 	err error
 }
 
-// setBuffers captures the caller's segment headers (not the bytes).
-func (op *sendOp) setBuffers(bufs [][]byte) {
-	op.size = 0
-	for _, b := range bufs {
-		op.size += len(b)
-	}
-	op.nseg = int32(len(bufs))
-	if len(bufs) <= inlineSegs {
-		copy(op.inline[:], bufs)
-		return
-	}
-	op.extra = getSegArray(len(bufs))
-	copy(op.extra.s, bufs)
-}
-
 // segs returns the captured segments.
 func (op *sendOp) segs() [][]byte {
 	if op.extra != nil {
 		return op.extra.s[:op.nseg]
 	}
 	return op.inline[:op.nseg]
-}
-
-// releaseSegs gives a completed send's segment array back to its pool. The
-// op is completed once, and nothing reads its segments after (copies of it
-// left in the writer's queues are cleared without reading them).
-func (op *sendOp) releaseSegs() {
-	if a := op.extra; a != nil {
-		op.extra = nil
-		clear(a.s[:op.nseg]) // do not pin the caller's buffers
-		if c := segClass(cap(a.s)); c < len(segPools) {
-			segPools[c].Put(a)
-		}
-	}
 }
 
 // segArray is the captured segment list of a send with more segments than

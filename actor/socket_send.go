@@ -28,19 +28,6 @@ func (s *Socket) Send(m *Send) error {
 // PID its spawn returned, so the string comparison is rarely needed.
 func samePID(a, b *protoactor.PID) bool { return a == b || a.Equal(b) }
 
-// holdErr reports a Hold that is already released.
-func holdErr(h Releaser) error {
-	switch h := h.(type) {
-	case nil:
-		return nil
-	case *wsabuf.Buf: // the common case, without an interface assertion
-		return h.Err()
-	case interface{ Err() error }:
-		return h.Err()
-	}
-	return nil
-}
-
 // submit validates m, captures it and queues it. Every path completes m
 // exactly once: here when it is refused, later by the writer otherwise.
 func (s *Socket) submit(m *Send, sender *protoactor.PID) error {
