@@ -34,7 +34,7 @@ type Socket struct {
 	// so what only some sockets use lives elsewhere (socketConfig, made
 	// once per listener; writerCold, made when first needed). The socket
 	// and its transport's connection are one object (NewSocketWith): with
-	// gnet's, 632 bytes plus the allocator's 8-byte header, just inside
+	// gnet's, 624 bytes plus the allocator's 8-byte header, inside
 	// the 640-byte size class. TestIdleSocketMemory in transport guards it.
 
 	// Scheduling: which goroutine processes the mailbox. See socket_mailbox.go.
