@@ -11,8 +11,14 @@ import (
 // handlerContext is the protoactor.Context a socket's handler receives with
 // Received on the short road (see Socket.invokeUser): the socket itself,
 // seen as a context. It answers what depends on the message at hand
-// (Message, Sender, MessageHeader) and who it is (Self) from the socket,
-// and hands everything else to the actor's own context, protoactor's.
+// (Message, Sender, MessageHeader, Forward, Stash) and who it is (Self)
+// from the socket, follows the receive timeout (SetReceiveTimeout,
+// CancelReceiveTimeout) so that reads take protoactor's road while one is
+// set, and hands everything else to the actor's own context, protoactor's.
+// A receive timeout set during a short-road Receive through another context
+// (protoactor's, kept from an earlier message) is not seen until the next
+// message on protoactor's road: set it through the context Receive was
+// given.
 //
 // Why not protoactor's context: on a busy server every read finds the
 // socket cold, and protoactor's context is another object, on another page,
@@ -24,7 +30,8 @@ import (
 // a hot cache (BenchmarkEchoPathLent1) the echo path went from 132 to 121 ns.
 //
 // Out of the short road (cur is nil: a continuation of ReenterAfter, or a
-// context kept past Receive), every call goes to protoactor's context.
+// context kept past Receive, even one whose Receive panicked), every call
+// goes to protoactor's context.
 type handlerContext Socket
 
 var _ protoactor.Context = (*handlerContext)(nil)
@@ -74,14 +81,20 @@ func (c *handlerContext) Stash() {
 // is set, Received takes protoactor's road, which resets the timer.
 func (c *handlerContext) SetReceiveTimeout(d time.Duration) {
 	c.base().SetReceiveTimeout(d)
-	(*Socket)(c).noteReceiveTimeout()
+	c.timeoutSet = d >= time.Millisecond // protoactor's floor: less is none
 }
 
 // CancelReceiveTimeout implements protoactor.Context.
 func (c *handlerContext) CancelReceiveTimeout() {
 	c.base().CancelReceiveTimeout()
-	(*Socket)(c).noteReceiveTimeout()
+	c.timeoutSet = false
 }
+
+// String implements fmt.Stringer as protoactor's context does: the PID.
+func (c *handlerContext) String() string { return c.pid.String() }
+
+// GoString implements fmt.GoStringer, so %#v does not dump the socket.
+func (c *handlerContext) GoString() string { return c.pid.String() }
 
 // The rest is protoactor's context's.
 

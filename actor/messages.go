@@ -76,12 +76,15 @@ type Connected struct {
 // the socket reuses it for later reads, as gnet reuses its read buffer. Keep
 // m.Data (a reference you own), not m; do not forward or stash m.
 //
-// Unless the Props have receiver middleware or a context decorator, or the
-// actor has a receive timeout, the Context that comes with a Received is
-// the socket's own rather than protoactor's: it costs a read fewer cold
-// pages. It behaves as protoactor's, except that Stash refuses a Received
-// (an error is logged) instead of keeping a message that is about to be
-// reused.
+// Unless the Props have middleware or a context decorator, the actor system
+// has metrics, or the actor has a receive timeout, the Context that comes
+// with a Received is the socket's own rather than protoactor's (other
+// messages come with protoactor's): it costs a read fewer cold pages. It
+// answers as protoactor's does (no sender, no header), except that Stash
+// refuses a Received (an error is logged) instead of keeping a message that
+// is about to be reused, and that a ReenterAfter continuation sees no
+// message rather than the reused Received. Set a receive timeout through
+// the context Receive was given (see handlerContext).
 type Received struct {
 	Socket *Socket
 	Data   *wsabuf.Buf

@@ -223,7 +223,7 @@ func NewSocket(sys *System, conn Conn, props *protoactor.Props, opts Options) (*
 // and one Props that stays in cache for all of them.
 type Spawner struct {
 	props *protoactor.Props
-	plain bool          // props has no receiver middleware and no context decorator (see plainProps)
+	plain bool          // props has no middleware and no context decorator (see plainProps)
 	mu    sync.Mutex    // held across a spawn
 	next  *Socket       // guarded by mu: the socket whose actor is being spawned
 	opts  Options       // guarded by mu: the Options cfg was made from
@@ -241,14 +241,15 @@ func NewSpawner(props *protoactor.Props) *Spawner {
 	return sp
 }
 
-// plainProps reports whether props has no receiver middleware chain and no
-// context decorator, which protoactor does not expose: they are read by
-// reflection, and a Props whose layout is not the one known here counts as
-// having them, so that received bytes then always go through
-// InvokeUserMessage.
+// plainProps reports whether props has no receiver or sender middleware
+// chain and no context decorator, which protoactor does not expose: they
+// are read by reflection, and a Props whose layout is not the one known
+// here counts as having them, so that received bytes then always go through
+// InvokeUserMessage. (Sender middleware is called with protoactor's
+// context, which holds no message on the short road.)
 func plainProps(props *protoactor.Props) bool {
 	v := reflect.ValueOf(props).Elem()
-	for _, name := range []string{"receiverMiddlewareChain", "contextDecoratorChain"} {
+	for _, name := range []string{"receiverMiddlewareChain", "senderMiddlewareChain", "contextDecoratorChain"} {
 		if f := v.FieldByName(name); !f.IsValid() || f.Kind() != reflect.Func || !f.IsNil() {
 			return false
 		}
@@ -316,7 +317,9 @@ func (sp *Spawner) start(s *Socket, sys *System, conn Conn, opts Options) *Endpo
 	s.hot = hotInfo{
 		datagram: info.Datagram, connected: info.Connected, maxMsgSize: int32(min(info.MaxMsgSize, math.MaxInt32)),
 		// Received may skip InvokeUserMessage only where that skips nothing
-		// the user set up: receiver middleware and actor metrics.
+		// the user set up: middleware, context decorators and actor
+		// metrics (see plainProps; the receive timeout is checked as it
+		// changes, see noteReceiveTimeout).
 		plainReceive: sp.plain && sys.Actors.Config.MetricsProvider == nil,
 	}
 	s.holding.Store(true)

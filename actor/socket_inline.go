@@ -123,6 +123,8 @@ func (s *Socket) invokeUser(msg any) {
 	done := false
 	defer func() {
 		if !done { // recover only on the way out of a panic: it costs a runtime call
+			s.cur = nil // a context kept past this Receive answers for protoactor's message again
+			s.noteReceiveTimeout()
 			s.escalate(recover(), msg)
 		}
 	}()
@@ -137,6 +139,9 @@ func (s *Socket) invokeUser(msg any) {
 		return
 	}
 	s.invoker.InvokeUserMessage(msg)
+	if _, ok := msg.(*protoactor.ReceiveTimeout); ok {
+		s.timeoutSet = false // protoactor cancelled it before sending this; the handler may have set another
+	}
 	s.noteReceiveTimeout()
 	done = true
 }
@@ -150,10 +155,19 @@ func handlerOf(a protoactor.Actor) func(protoactor.Context) {
 	return a.Receive
 }
 
-// noteReceiveTimeout records whether the actor has a receive timeout, after
-// anything that may have set or cancelled one.
+// noteReceiveTimeout records that the actor has a receive timeout, after a
+// delivery on protoactor's road, where the handler may have set one on
+// protoactor's context. It reads protoactor's value only while none is
+// known: once a timer runs, protoactor's timer goroutine writes that value
+// when it fires (unsynchronised), so from then on the flag changes only
+// where no timer can be running: the handler's own calls on its
+// handlerContext, the ReceiveTimeout message (protoactor cancels before
+// sending it) and a restart. A flag left set by a cancel on protoactor's
+// context only keeps Received on the slower road.
 func (s *Socket) noteReceiveTimeout() {
-	s.timeoutSet = s.receiver != nil && s.receiver.ReceiveTimeout() != 0
+	if !s.timeoutSet && s.receiver != nil {
+		s.timeoutSet = s.receiver.ReceiveTimeout() != 0
+	}
 }
 
 // escalate turns a panic, recovered around an invocation, into a failure for

@@ -160,10 +160,14 @@ func (s *Socket) invokeSystem(msg any, onLoop bool) {
 func (s *Socket) invokeSystemMessage(msg any) {
 	done := false
 	defer func() {
-		// A restart makes a new actor, and a system message may run the
-		// handler (Started, a continuation), which may set a receive
-		// timeout: look both up again.
-		s.handler = nil
+		switch msg.(type) {
+		case *protoactor.Restart, *protoactor.Terminated:
+			// A restart (on Terminated, once the children it waited for
+			// are gone) makes a new actor and cancels the receive timeout.
+			s.handler, s.timeoutSet = nil, false
+		}
+		// Started and continuations run the handler, which may set a
+		// receive timeout on protoactor's context.
 		s.noteReceiveTimeout()
 		if !done {
 			s.escalate(recover(), msg)
