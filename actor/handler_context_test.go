@@ -1,7 +1,6 @@
 package actor
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
 	"sync"
@@ -15,22 +14,32 @@ import (
 )
 
 // shortRoadSocket starts a socket for props on a fake connection and
-// returns it with a function that delivers s as received bytes, on the
-// loop.
-func shortRoadSocket(t *testing.T, sys *System, props *protoactor.Props) (*Socket, func(s string)) {
+// returns it, its connection, and a function that delivers s as received
+// bytes, on the loop.
+func shortRoadSocket(t *testing.T, sys *System, props *protoactor.Props) (*Socket, *fakeConn, func(s string)) {
 	t.Helper()
 	fc := newFakeConn(ConnInfo{Network: "tcp", Connected: true})
-	t.Cleanup(func() { fc.stop(t); sys.Stop() })
+	t.Cleanup(func() {
+		fc.stop(t)
+		sys.Stop()
+		fc.mu.Lock()
+		defer fc.mu.Unlock()
+		for _, v := range fc.violations {
+			t.Errorf("fakeconn contract violation: %s", v)
+		}
+	})
 	var sock *Socket
 	var ep *Endpoint
+	var err error
 	fc.do(t, func() {
-		var err error
-		if sock, ep, err = NewSocket(sys, fc, props, Options{}); err != nil {
-			t.Fatal(err)
+		if sock, ep, err = NewSocket(sys, fc, props, Options{}); err == nil {
+			ep.Start()
 		}
-		ep.Start()
 	})
-	return sock, func(s string) {
+	if err != nil {
+		t.Fatalf("NewSocket: %v", err)
+	}
+	return sock, fc, func(s string) {
 		fc.do(t, func() {
 			buf, _ := wsabuf.Default().Get(len(s))
 			copy(buf.Bytes(), s)
@@ -39,9 +48,19 @@ func shortRoadSocket(t *testing.T, sys *System, props *protoactor.Props) (*Socke
 	}
 }
 
+// road names the road a Received came by: the socket's context, or
+// protoactor's.
+func road(ctx protoactor.Context) string {
+	if _, ok := ctx.(*handlerContext); ok {
+		return "short"
+	}
+	return "protoactor"
+}
+
 // On the short road the handler's context is the socket's: it answers for
-// the Received and the actor as protoactor's would, and, kept past Receive,
-// it answers for whatever message protoactor is delivering.
+// the Received and the actor as protoactor's would, and, kept past Receive
+// (even one that panicked), it answers for whatever message protoactor is
+// delivering.
 func TestHandlerContextOnShortRoad(t *testing.T) {
 	sys := NewSystem()
 	rec := newRecorder()
@@ -53,13 +72,17 @@ func TestHandlerContextOnShortRoad(t *testing.T) {
 			rec.add(socketsOwn)
 			rec.add(ctx.Self() == m.Socket.PID())
 			rec.add(ctx.Sender() == nil && ctx.MessageHeader() == nil && ctx.Actor() != nil && ctx.ActorSystem() == sys.Actors)
+			boom := string(m.Data.Bytes()) == "boom"
 			m.Data.Release()
 			kept = ctx
+			if boom {
+				panic("boom") // the supervisor restarts the actor
+			}
 		case string:
 			rec.add("kept context sees " + kept.Message().(string))
 		}
 	})
-	sock, receive := shortRoadSocket(t, sys, props)
+	sock, _, receive := shortRoadSocket(t, sys, props)
 	receive("one")
 	rec.waitFor(t, "the third check", func(any) bool { return len(rec.all()) == 3 })
 	if all := rec.all(); all[0] != true || all[1] != true || all[2] != true {
@@ -67,40 +90,115 @@ func TestHandlerContextOnShortRoad(t *testing.T) {
 	}
 	sys.Actors.Root.Send(sock.PID(), "probe")
 	rec.waitFor(t, "the kept context answering for the probe", func(m any) bool { return m == "kept context sees probe" })
+	// Kept from a Receive that panicked, too.
+	receive("boom")
+	sys.Actors.Root.Send(sock.PID(), "probe after a panic")
+	rec.waitFor(t, "the context kept from a panicking Receive answering for the probe", func(m any) bool {
+		return m == "kept context sees probe after a panic"
+	})
 }
 
 // A receive timeout must be reset by every Received, which protoactor's
-// road does: while one is set, Received goes that way, whichever context
-// set it; once cancelled, the short road again.
+// road does: while one is set, Received goes that way. One set on
+// protoactor's context (here in Connected) holds until it fires; one set
+// and cancelled on the socket's context takes effect at once.
 func TestHandlerContextReceiveTimeout(t *testing.T) {
 	sys := NewSystem()
 	rec := newRecorder()
 	props := protoactor.PropsFromFunc(func(ctx protoactor.Context) {
 		switch m := ctx.Message().(type) {
 		case *Connected:
-			ctx.SetReceiveTimeout(time.Hour) // protoactor's context
+			ctx.SetReceiveTimeout(50 * time.Millisecond) // protoactor's context
+		case *protoactor.ReceiveTimeout:
+			rec.add("timed out")
 		case *Received:
-			_, short := ctx.(*handlerContext)
 			word := string(m.Data.Bytes())
 			m.Data.Release()
-			rec.add(word + map[bool]string{true: ": short", false: ": protoactor"}[short])
+			rec.add(word + ": " + road(ctx))
 			switch word {
-			case "cancel", "cancel again":
+			case "set and cancel":
+				ctx.SetReceiveTimeout(time.Hour)
 				ctx.CancelReceiveTimeout()
 			case "set":
 				ctx.SetReceiveTimeout(time.Hour)
 			}
 		}
 	})
-	_, receive := shortRoadSocket(t, sys, props)
-	for _, step := range []struct{ send, want string }{
-		{"cancel", "cancel: protoactor"},             // set by Connected
-		{"set", "set: short"},                        // set on the short road...
-		{"cancel again", "cancel again: protoactor"}, // ...takes effect at once
-		{"plain", "plain: short"},
-	} {
-		receive(step.send)
-		rec.waitFor(t, step.want, func(m any) bool { return m == step.want })
+	_, _, receive := shortRoadSocket(t, sys, props)
+	step := func(send, want string) {
+		t.Helper()
+		receive(send)
+		rec.waitFor(t, want, func(m any) bool { return m == want })
+	}
+	step("one", "one: protoactor") // set in Connected
+	rec.waitFor(t, "the timeout", func(m any) bool { return m == "timed out" })
+	step("two", "two: short") // protoactor cancelled it when it fired
+	step("set and cancel", "set and cancel: short")
+	step("three", "three: short")
+	step("set", "set: short")
+	step("four", "four: protoactor")
+}
+
+// A restart cancels the receive timeout: the new actor's reads take the
+// short road, unless its Started sets one again.
+func TestHandlerContextReceiveTimeoutAcrossRestart(t *testing.T) {
+	sys := NewSystem()
+	rec := newRecorder()
+	var started atomic.Int32
+	props := protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+		switch m := ctx.Message().(type) {
+		case *protoactor.Started:
+			if started.Add(1) == 1 {
+				ctx.SetReceiveTimeout(time.Hour) // the first incarnation only
+			}
+		case *Received:
+			word := string(m.Data.Bytes())
+			m.Data.Release()
+			if word == "boom" {
+				panic("boom")
+			}
+			rec.add(word + ": " + road(ctx))
+		}
+	})
+	_, _, receive := shortRoadSocket(t, sys, props)
+	receive("first")
+	rec.waitFor(t, "first by protoactor's road", func(m any) bool { return m == "first: protoactor" })
+	receive("boom")
+	receive("after")
+	rec.waitFor(t, "after the restart by the short road", func(m any) bool { return m == "after: short" })
+}
+
+// A handler context kept past its Receive and used from another goroutine
+// is no longer in a run: SendFrom then behaves as Send.
+func TestHandlerContextSendFromOutsideRun(t *testing.T) {
+	sys := NewSystem()
+	rec := newRecorder()
+	var mu sync.Mutex
+	var kept protoactor.Context
+	props := protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+		if m, ok := ctx.Message().(*Received); ok {
+			m.Data.Release()
+			mu.Lock()
+			kept = ctx
+			mu.Unlock()
+			rec.add("kept")
+		}
+	})
+	sock, fc, receive := shortRoadSocket(t, sys, props)
+	receive("one")
+	rec.waitFor(t, "kept", func(m any) bool { return m == "kept" })
+	mu.Lock()
+	ctx := kept
+	mu.Unlock()
+	ov := new(Overlapped)
+	if n, err := sock.SendFrom(ctx, &Send{Buffers: wsabuf.Buffers{[]byte("later")}, Overlapped: ov}); n != 0 || err != ErrIOPending {
+		t.Errorf("SendFrom off the loop = (%d, %v), want (0, ErrIOPending)", n, err)
+	}
+	if n, err := waitOv(t, ov); n != 5 || err != nil {
+		t.Errorf("its completion (%d, %v), want (5, nil)", n, err)
+	}
+	if got := string(fc.wireBytes()); got != "later" {
+		t.Errorf("wire %q", got)
 	}
 }
 
@@ -118,7 +216,7 @@ func (a *restartingActor) Receive(ctx protoactor.Context) {
 		if word == "boom" {
 			panic("boom")
 		}
-		a.rec.add(word + " by incarnation " + string(rune('0'+a.n)))
+		a.rec.add(word + " by incarnation " + string(rune('0'+a.n)) + ", " + road(ctx))
 	}
 }
 
@@ -131,12 +229,12 @@ func TestHandlerContextRestartMakesNewActor(t *testing.T) {
 	props := protoactor.PropsFromProducer(func() protoactor.Actor {
 		return &restartingActor{n: made.Add(1), rec: rec}
 	})
-	_, receive := shortRoadSocket(t, sys, props)
+	_, _, receive := shortRoadSocket(t, sys, props)
 	receive("one")
-	rec.waitFor(t, "one by the first", func(m any) bool { return m == "one by incarnation 1" })
+	rec.waitFor(t, "one by the first", func(m any) bool { return m == "one by incarnation 1, short" })
 	receive("boom")
 	receive("two")
-	rec.waitFor(t, "two by the second", func(m any) bool { return m == "two by incarnation 2" })
+	rec.waitFor(t, "two by the second, still by the short road", func(m any) bool { return m == "two by incarnation 2, short" })
 }
 
 // decorated is the context a decorator hands the actor.
@@ -156,37 +254,23 @@ func TestHandlerContextDecoratorKeepsProtoactorRoad(t *testing.T) {
 	}, protoactor.WithContextDecorator(func(next protoactor.ContextDecoratorFunc) protoactor.ContextDecoratorFunc {
 		return func(ctx protoactor.Context) protoactor.Context { return next(&decorated{ctx}) }
 	}))
-	_, receive := shortRoadSocket(t, sys, props)
+	_, _, receive := shortRoadSocket(t, sys, props)
 	receive("one")
 	if got := rec.waitFor(t, "a Received", func(any) bool { return true }); got != true {
 		t.Fatal("the handler got a Received without its decorated context")
 	}
 }
 
-// syncBuffer is a bytes.Buffer for a logger written on one goroutine and
-// read on another.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// logTo is a log destination that hands each record to a recorder.
+type logTo struct{ rec *recorder }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+func (l logTo) Write(p []byte) (int, error) { l.rec.add(string(p)); return len(p), nil }
 
 // Stashing a Received, which the socket reuses, is refused with an error in
 // the log; the handler goes on.
 func TestHandlerContextStashRefused(t *testing.T) {
-	var log syncBuffer
-	sys := NewSystem(WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	logs := newRecorder()
+	sys := NewSystem(WithLogger(slog.New(slog.NewTextHandler(logTo{logs}, nil))))
 	rec := newRecorder()
 	props := protoactor.PropsFromFunc(func(ctx protoactor.Context) {
 		if m, ok := ctx.Message().(*Received); ok {
@@ -195,10 +279,11 @@ func TestHandlerContextStashRefused(t *testing.T) {
 			m.Data.Release()
 		}
 	})
-	_, receive := shortRoadSocket(t, sys, props)
+	_, _, receive := shortRoadSocket(t, sys, props)
 	receive("one")
 	rec.waitFor(t, "one", func(m any) bool { return m == "one" })
-	if !strings.Contains(log.String(), "a Received cannot be stashed") {
-		t.Fatalf("no error logged for a stashed Received; log: %q", log.String())
-	}
+	logs.waitFor(t, "the refusal logged", func(m any) bool {
+		s, _ := m.(string)
+		return strings.Contains(s, "a Received cannot be stashed")
+	})
 }

@@ -4,8 +4,6 @@ import (
 	"testing"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
-
-	"github.com/overlapio/overlap/wsabuf"
 )
 
 // Received takes a shorter road into the actor than other messages when the
@@ -17,8 +15,6 @@ func TestReceivedShortRoadIsInvisible(t *testing.T) {
 		name := map[bool]string{false: "plain", true: "middleware"}[mw]
 		t.Run(name, func(t *testing.T) {
 			sys := NewSystem()
-			fc := newFakeConn(ConnInfo{Network: "tcp", Connected: true})
-			t.Cleanup(func() { fc.stop(t); sys.Stop() })
 			rec := newRecorder()
 			seen := newRecorder() // what the middleware saw
 			props := protoactor.PropsFromFunc(func(ctx protoactor.Context) {
@@ -46,24 +42,9 @@ func TestReceivedShortRoadIsInvisible(t *testing.T) {
 					}
 				}))
 			}
-			var ep *Endpoint
-			var sock *Socket
-			fc.do(t, func() {
-				var err error
-				if sock, ep, err = NewSocket(sys, fc, props, Options{}); err != nil {
-					t.Fatal(err)
-				}
-				ep.Start()
-			})
+			sock, _, receive := shortRoadSocket(t, sys, props)
 			if short := sock.receiver != nil; short == mw {
 				t.Fatalf("short road taken: %v, with middleware: %v", short, mw)
-			}
-			receive := func(s string) {
-				fc.do(t, func() {
-					buf, _ := wsabuf.Default().Get(len(s))
-					copy(buf.Bytes(), s)
-					ep.Received(buf, nil)
-				})
 			}
 			receive("one")
 			rec.waitFor(t, "one", func(m any) bool { return m == "one" })

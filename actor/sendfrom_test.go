@@ -145,3 +145,75 @@ func TestClause4SendFromImmediateWriteError(t *testing.T) {
 		t.Error("bytes on the wire")
 	}
 }
+
+// SendFrom's branches besides the plain stream send written whole: each
+// writes the same bytes and completes once, as Send would, and reports the
+// outcome at once when the writer finished the send within the call.
+func TestSendFromOutlinedBranches(t *testing.T) {
+	t.Run("more segments than one writev takes", func(t *testing.T) {
+		h := newHarness(t, ConnInfo{}, Options{}, sendFromHandler)
+		var bufs wsabuf.Buffers
+		var want []byte
+		for i := 0; i < wsabuf.MaxIOV+5; i++ {
+			b := []byte{byte('a' + i%26)}
+			bufs, want = append(bufs, b), append(want, b...)
+		}
+		ov := new(Overlapped)
+		r := h.sendFrom(&Send{Buffers: bufs, Overlapped: ov, ReplyTo: h.col.pid, Tag: 0})
+		if r.n != len(want) || r.err != nil {
+			t.Errorf("SendFrom = (%d, %v), want (%d, nil)", r.n, r.err, len(want))
+		}
+		if c := h.checkOnce(1)[0]; c != nil && (c.Bytes != len(want) || c.Err != nil) {
+			t.Errorf("completion %+v", c)
+		}
+		if got := h.fc.wireBytes(); string(got) != string(want) {
+			t.Errorf("wire %q, want %q", got, want)
+		}
+		if w := h.fc.writes(); len(w) != 2 || w[0].Segs != wsabuf.MaxIOV || w[1].Segs != 5 {
+			t.Errorf("writes %+v, want %d segments then 5", w, wsabuf.MaxIOV)
+		}
+	})
+	t.Run("flags", func(t *testing.T) {
+		h := newHarness(t, ConnInfo{}, Options{}, sendFromHandler)
+		r := h.sendFrom(&Send{Buffers: wsabuf.Buffers{[]byte("urgent")}, Flags: MsgOOB, ReplyTo: h.col.pid, Tag: 0})
+		if r.n != 6 || r.err != nil {
+			t.Errorf("SendFrom = (%d, %v), want (6, nil)", r.n, r.err)
+		}
+		h.checkOnce(1)
+		// TCP's urgent data is one byte: the last goes with MSG_OOB.
+		if w := h.fc.writes(); len(w) == 0 || w[len(w)-1].Op != "sendmsg" || w[len(w)-1].Flags != MsgOOB || w[len(w)-1].N != 1 {
+			t.Errorf("writes %+v, want the last byte in a sendmsg with MSG_OOB", w)
+		}
+		if got := string(h.fc.wireBytes()); got != "urgent" {
+			t.Errorf("wire %q", got)
+		}
+	})
+	t.Run("datagram", func(t *testing.T) {
+		h := newHarness(t, ConnInfo{Network: "udp", Datagram: true, Connected: true, MaxMsgSize: 65507}, Options{}, sendFromHandler)
+		r := h.sendFrom(&Send{Buffers: wsabuf.Buffers{[]byte("ab"), []byte("c")}, ReplyTo: h.col.pid, Tag: 0})
+		if r.n != 3 || r.err != nil {
+			t.Errorf("SendFrom = (%d, %v), want (3, nil)", r.n, r.err)
+		}
+		h.checkOnce(1)
+		if d := h.fc.datagrams(); len(d) != 1 || string(d[0]) != "abc" {
+			t.Errorf("datagrams %q, want one \"abc\"", d)
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		h := newHarness(t, ConnInfo{}, Options{}, sendFromHandler)
+		if err := h.sock.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+		ov := new(Overlapped)
+		r := h.sendFrom(&Send{Buffers: wsabuf.Buffers{[]byte("late")}, Overlapped: ov, ReplyTo: h.col.pid, Tag: 0})
+		if r.n != 0 || r.err != ErrShutdown {
+			t.Errorf("SendFrom after Shutdown = (%d, %v), want (0, ErrShutdown)", r.n, r.err)
+		}
+		if n, err := waitOv(t, ov); n != 0 || err != ErrShutdown {
+			t.Errorf("its Overlapped (%d, %v), want (0, ErrShutdown)", n, err)
+		}
+		if c := h.checkOnce(1)[0]; c != nil && c.Err != ErrShutdown {
+			t.Errorf("completion %+v", c)
+		}
+	})
+}
