@@ -1,6 +1,9 @@
 package actor
 
-import "net"
+import (
+	"net"
+	"os"
+)
 
 // Conn is what a transport gives a socket: one connection's I/O, on the
 // event loop that owns it. The socket calls the methods marked "loop only"
@@ -26,6 +29,11 @@ type Conn interface {
 	// unread bytes stay in the kernel and push back on the peer. Loop only.
 	PauseRead() error
 	ResumeRead() error
+	// SendFile writes up to n bytes of f from offset to the connection
+	// (sendfile) without blocking, and reports the bytes written; a full
+	// socket buffer returns the partial count and syscall.EAGAIN, and 0 with
+	// no error means f has nothing at offset. Loop only.
+	SendFile(f *os.File, offset int64, n int) (int, error)
 	// Unacked reports the bytes written to the connection that the peer has
 	// not acknowledged yet (SIOCOUTQ), for MsgConfirm. Loop only.
 	Unacked() (int, error)

@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"os"
 	"syscall"
 	"testing"
 
@@ -14,16 +15,17 @@ import (
 // only: the benchmark is its event loop.
 type nullConn struct{ info ConnInfo }
 
-func (c *nullConn) Info() ConnInfo                             { return c.info }
-func (c *nullConn) Post(fn func()) error                       { fn(); return nil }
-func (c *nullConn) Writev(iov [][]byte) (int, error)           { return wsabuf.Buffers(iov).Len(), nil }
-func (c *nullConn) SendMsg(iov [][]byte, _ Flags) (int, error) { return wsabuf.Buffers(iov).Len(), nil }
-func (c *nullConn) AwaitWritable() error                       { return nil }
-func (c *nullConn) PauseRead() error                           { return nil }
-func (c *nullConn) ResumeRead() error                          { return nil }
-func (c *nullConn) Unacked() (int, error)                      { return 0, nil }
-func (c *nullConn) ShutdownWrite() error                       { return nil }
-func (c *nullConn) Close(bool) error                           { return nil }
+func (c *nullConn) Info() ConnInfo                                   { return c.info }
+func (c *nullConn) Post(fn func()) error                             { fn(); return nil }
+func (c *nullConn) Writev(iov [][]byte) (int, error)                 { return wsabuf.Buffers(iov).Len(), nil }
+func (c *nullConn) SendMsg(iov [][]byte, _ Flags) (int, error)       { return wsabuf.Buffers(iov).Len(), nil }
+func (c *nullConn) AwaitWritable() error                             { return nil }
+func (c *nullConn) PauseRead() error                                 { return nil }
+func (c *nullConn) ResumeRead() error                                { return nil }
+func (c *nullConn) Unacked() (int, error)                            { return 0, nil }
+func (c *nullConn) SendFile(_ *os.File, _ int64, n int) (int, error) { return n, nil }
+func (c *nullConn) ShutdownWrite() error                             { return nil }
+func (c *nullConn) Close(bool) error                                 { return nil }
 
 // benchEcho delivers b.N received buffers round-robin to n echo sockets and
 // lets each handler send its buffer back with SendFrom: the framework's cost

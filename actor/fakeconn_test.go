@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -236,6 +237,32 @@ func (f *fakeConn) write(op string, iov [][]byte, flags Flags) (int, error) {
 	c.N, c.Err = n, err
 	f.calls = append(f.calls, c)
 	return n, err
+}
+
+// SendFile is sendfile(2) on the fake wire: it reads the file's bytes at
+// offset (fewer at its end: 0 and no error past it, as sendfile) and takes
+// what decide allows of them.
+func (f *fakeConn) SendFile(file *os.File, offset int64, n int) (int, error) {
+	f.checkLoop("SendFile")
+	buf := make([]byte, n)
+	got, err := file.ReadAt(buf, offset)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := fakeCall{Op: "sendfile", Segs: 1, Offered: got, WireAt: len(f.wire)}
+	k, werr := 0, error(nil)
+	if got > 0 {
+		k, werr = f.decide(got)
+		f.wire = append(f.wire, buf[:k]...)
+		if f.budget >= 0 {
+			f.budget -= k
+		}
+	}
+	c.N, c.Err = k, werr
+	f.calls = append(f.calls, c)
+	return k, werr
 }
 
 // decide says how much of offered bytes a write takes. f.mu is held.

@@ -2,6 +2,7 @@ package actor
 
 import (
 	"net"
+	"os"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
 
@@ -43,6 +44,23 @@ type Send struct {
 	Hold Releaser
 	// Tag is returned in the Completion, for the caller's bookkeeping.
 	Tag any
+	// File, if set, is a region of a file sent after Buffers by the kernel
+	// (sendfile), with no copy through user space: Winsock's TransmitFile.
+	// Stream sockets only, and without Flags (ErrOpNotSupported otherwise).
+	// The completion's Bytes count the buffers and the
+	// file's bytes. The file must stay open, and its region as long, until
+	// the completion: a region the file no longer has fails the send with
+	// ErrConnAborted and resets the connection, as a stream with a hole in
+	// it must be.
+	File *FileRegion
+}
+
+// FileRegion is Length bytes of File from Offset, for Send.File. File is
+// the caller's: it stays open until the send's completion.
+type FileRegion struct {
+	File   *os.File
+	Offset int64
+	Length int64
 }
 
 // Completion reports the end of one send, exactly once per send: its bytes

@@ -2,6 +2,7 @@ package actor
 
 import (
 	"errors"
+	"io"
 	"syscall"
 	"time"
 
@@ -85,10 +86,11 @@ func (s *Socket) sendNowQueue(op *sendOp, err error) (int, error) {
 	return 0, ErrIOPending // flushed when the handler returns
 }
 
-// sendNowSlow is sendNow's write of a datagram, of a send with flags, or
-// of a stream send with more segments than one writev takes.
+// sendNowSlow is sendNow's write of a datagram, of a send with flags or a
+// file region, or of a stream send with more segments than one writev
+// takes.
 func (s *Socket) sendNowSlow(op *sendOp, m *Send) (int, error) {
-	if s.hot.datagram || op.flags != 0 {
+	if s.hot.datagram || op.flags != 0 || op.file != nil {
 		s.keepLent(op)
 		s.act = append(s.act, *op)
 		s.writeQueued()
@@ -158,7 +160,7 @@ func (s *Socket) writeQueued() {
 				if !s.writeDatagram() {
 					return // the message's last piece has not come yet
 				}
-			case op.flags != 0 || op.try:
+			case op.flags != 0 || op.try || op.file != nil:
 				s.writeOne(op)
 			default:
 				s.writeGather()
@@ -173,7 +175,7 @@ func (s *Socket) writeGather() {
 	wv, total := s.wv[:0], 0
 	for i := s.head; i < len(s.act) && len(wv) < wsabuf.MaxIOV; i++ {
 		op := &s.act[i]
-		if op.kind != opData || op.flags != 0 || op.try {
+		if op.kind != opData || op.flags != 0 || op.try || op.file != nil {
 			break
 		}
 		var n int
@@ -192,8 +194,13 @@ func (s *Socket) writeGather() {
 
 // writeOne writes a send that cannot share a writev: one with flags (MSG_OOB
 // goes out after everything before it, which the queue order guarantees),
-// or a TrySend that must not wait.
+// a TrySend that must not wait, or one with a file region (its segments
+// here, then the file by writeFile).
 func (s *Socket) writeOne(op *sendOp) {
+	if op.file != nil && op.sent >= op.fileStart() {
+		s.writeFile(op)
+		return
+	}
 	wv, total := op.appendUnsent(s.wv[:0], wsabuf.MaxIOV)
 	flags := op.flags & (MsgOOB | MsgDontRoute)
 	if flags&MsgOOB != 0 && op.size-op.sent > 1 {
@@ -236,6 +243,31 @@ func (s *Socket) writeOne(op *sendOp) {
 	}
 	s.advance(n)
 	s.afterWrite(n, total, err)
+}
+
+// maxSendFile is the most one sendfile call is asked for: Linux's own cap.
+const maxSendFile = 0x7ffff000
+
+// writeFile sends what is left of op's file region with sendfile, once its
+// segments are written.
+func (s *Socket) writeFile(op *sendOp) {
+	done := op.sent - op.fileStart()
+	want := min(int(op.file.Length)-done, maxSendFile)
+	if want == 0 {
+		s.advance(0) // an empty region: the send is complete
+		return
+	}
+	n, err := s.conn.SendFile(op.file.File, op.file.Offset+int64(done), want)
+	if n < 0 {
+		n = 0
+	}
+	if n == 0 && err == nil {
+		// The file ends before its region: the stream would have a hole.
+		s.fail(&OpError{Op: "transmitfile", Kind: ErrConnAborted, Err: io.ErrUnexpectedEOF})
+		return
+	}
+	s.advance(n)
+	s.afterWrite(n, want, err)
 }
 
 // trimLast drops the last byte of a gather list (whose segments are not

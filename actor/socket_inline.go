@@ -258,6 +258,11 @@ func (s *Socket) validate(m *Send) error {
 	} else if m.Flags&MsgPartial != 0 {
 		return ErrOpNotSupported
 	}
+	if m.File != nil {
+		if err := s.validateFile(m); err != nil {
+			return err
+		}
+	}
 	if err := holdErr(m.Hold); err != nil {
 		return &OpError{Op: "wsasend", Kind: ErrFault, Err: err}
 	}
@@ -292,6 +297,10 @@ func (s *Socket) accept(op *sendOp, m *Send, replyTo *protoactor.PID) error {
 		return err
 	}
 	op.setBuffers(m.Buffers)
+	if m.File != nil {
+		op.file = m.File
+		op.size += int(m.File.Length)
+	}
 	fingerprint(s, op) // overlapdebug only: the single submit point
 	return nil
 }
@@ -351,7 +360,7 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 	// SendFrom is synchronous, so one result slot per socket serves it.
 	s.direct, s.directDone = directResult{}, false
 	op.direct = true
-	if s.hot.datagram || op.flags != 0 || len(m.Buffers) > wsabuf.MaxIOV {
+	if s.hot.datagram || op.flags != 0 || op.file != nil || len(m.Buffers) > wsabuf.MaxIOV {
 		return s.sendNowSlow(&op, m)
 	}
 	// A plain stream send is written straight from the caller's segment

@@ -34,10 +34,11 @@ type sendOp struct {
 	try     bool  // TrySend: write what fits once, never wait
 	nseg    int32 // segments in inline or extra
 	inline  [inlineSegs][]byte
-	extra   *segArray // more than inlineSegs segments: a pooled array, back to its pool at completion
-	size    int       // bytes in all segments
-	sent    int       // bytes the kernel has taken so far (writer-owned)
-	end     int64     // stream offset just past the send's last byte, once written
+	extra   *segArray   // more than inlineSegs segments: a pooled array, back to its pool at completion
+	file    *FileRegion // sent after the segments (sendfile); its bytes are in size
+	size    int         // bytes in all segments
+	sent    int         // bytes the kernel has taken so far (writer-owned)
+	end     int64       // stream offset just past the send's last byte, once written
 	ov      *Overlapped
 	replyTo *protoactor.PID
 	hold    Releaser
@@ -140,3 +141,7 @@ func packPending(size int) uint64 { return 1<<pendingShift + uint64(size) }
 func unpackPending(v uint64) (sends, bytes int) {
 	return int(v >> pendingShift), int(v & (1<<pendingShift - 1))
 }
+
+// fileStart is the send's byte offset where its file region begins: the
+// segments' bytes.
+func (op *sendOp) fileStart() int { return op.size - int(op.file.Length) }

@@ -160,3 +160,19 @@ func (s *Socket) SendBlocking(ctx context.Context, bufs wsabuf.Buffers, flags Fl
 	n, err, _ := ov.Result()
 	return n, err
 }
+
+// validateFile checks a send's file region (see Send.File).
+func (s *Socket) validateFile(m *Send) error {
+	f := m.File
+	switch {
+	case s.hot.datagram || m.Flags != 0:
+		return ErrOpNotSupported
+	case f.File == nil || f.Offset < 0 || f.Length < 0 || f.Length > maxFileRegion:
+		return ErrInvalid
+	}
+	return nil
+}
+
+// maxFileRegion is the longest file region one send takes (1 TiB): far
+// inside what the pending-bytes count holds (see packPending).
+const maxFileRegion = 1 << 40

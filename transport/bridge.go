@@ -3,6 +3,7 @@ package transport
 import (
 	"errors"
 	"net"
+	"os"
 	"strings"
 	"sync"
 
@@ -225,6 +226,7 @@ func (u *unboundConn) PauseRead() error                           { return nil }
 func (u *unboundConn) ResumeRead() error                          { return nil }
 func (u *unboundConn) ShutdownWrite() error                       { return nil }
 func (u *unboundConn) Unacked() (int, error)                      { return 0, unix.ENOTCONN }
+func (u *unboundConn) SendFile(*os.File, int64, int) (int, error) { return 0, unix.ENOTCONN }
 func (u *unboundConn) Close(bool) error                           { return nil }
 
 func (b *bridge) OnClose(c gnet.Conn, err error) gnet.Action {

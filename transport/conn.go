@@ -138,6 +138,32 @@ func (g *gconn) Unacked() (int, error) {
 	return n, nil
 }
 
+// SendFile sends up to n bytes of f from offset with sendfile(2): the
+// kernel copies from the page cache, not through this process.
+func (g *gconn) SendFile(f *os.File, offset int64, n int) (int, error) {
+	if g.closed {
+		return 0, unix.EBADF
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var sent int
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		sent, serr = unix.Sendfile(int(g.fd), int(fd), &offset, n)
+	}); err != nil {
+		return 0, err
+	}
+	if sent < 0 {
+		sent = 0
+	}
+	if serr != nil {
+		return sent, os.NewSyscallError("sendfile", serr)
+	}
+	return sent, nil
+}
+
 func (g *gconn) ShutdownWrite() error {
 	if g.closed {
 		return unix.EBADF

@@ -1,0 +1,134 @@
+package actor
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/overlapio/overlap/wsabuf"
+)
+
+// tempFile is a file of n pattern bytes, closed when the test ends.
+func tempFile(t *testing.T, n int) (*os.File, []byte) {
+	t.Helper()
+	data := make([]byte, n)
+	for i := range data {
+		data[i] = byte(i*7 + i>>8)
+	}
+	path := filepath.Join(t.TempDir(), "region")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, data
+}
+
+// A send's file region goes after its buffers and before the next send,
+// however the writes split it, and the completion counts both.
+func TestTransmitFileInOrder(t *testing.T) {
+	h := newHarness(t, ConnInfo{}, Options{}, nil)
+	f, data := tempFile(t, 100_000)
+	h.fc.setPerCall(7_000) // every write short: the region crosses many
+	h.fc.setAutoWake(true)
+	before, _ := h.send(0, wsabuf.Buffers{[]byte("before;")}, 0)
+	ov := new(Overlapped)
+	if err := h.sock.Send(&Send{Buffers: wsabuf.Buffers{[]byte("head;")}, File: &FileRegion{File: f, Offset: 10, Length: 50_000},
+		Overlapped: ov, ReplyTo: h.col.pid, Tag: 1}); err != ErrIOPending {
+		t.Fatal(err)
+	}
+	after, _ := h.send(2, wsabuf.Buffers{[]byte(";after")}, 0)
+	for i, o := range []*Overlapped{before, ov, after} {
+		want := []int{7, 5 + 50_000, 6}[i]
+		if n, err := waitOv(t, o); n != want || err != nil {
+			t.Errorf("send %d: (%d, %v), want (%d, nil)", i, n, err, want)
+		}
+	}
+	h.checkOnce(3)
+	want := "before;head;" + string(data[10:50_010]) + ";after"
+	if got := string(h.fc.wireBytes()); got != want {
+		t.Errorf("wire: %d bytes, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
+	}
+}
+
+func firstDiff(a, b string) int {
+	for i := 0; i < min(len(a), len(b)); i++ {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// SendFrom with a file region writes it at once when the socket takes it.
+func TestTransmitFileSendFrom(t *testing.T) {
+	h := newHarness(t, ConnInfo{}, Options{}, sendFromHandler)
+	f, data := tempFile(t, 4096)
+	r := h.sendFrom(&Send{Buffers: wsabuf.Buffers{[]byte("h")}, File: &FileRegion{File: f, Length: 4096}, ReplyTo: h.col.pid, Tag: 0})
+	if r.n != 4097 || r.err != nil {
+		t.Errorf("SendFrom = (%d, %v), want (4097, nil)", r.n, r.err)
+	}
+	h.checkOnce(1)
+	if got := string(h.fc.wireBytes()); got != "h"+string(data) {
+		t.Errorf("wire: %d bytes, want 4097", len(got))
+	}
+}
+
+// A file region is for stream sockets, without flags, with a file and a
+// region that is not negative: anything else is refused at once, and
+// completes once with the error.
+func TestTransmitFileRefused(t *testing.T) {
+	f, _ := tempFile(t, 10)
+	for _, c := range []struct {
+		name string
+		info ConnInfo
+		send Send
+		want error
+	}{
+		{"datagram", ConnInfo{Network: "udp", Datagram: true, Connected: true, MaxMsgSize: 65507}, Send{File: &FileRegion{File: f, Length: 1}}, ErrOpNotSupported},
+		{"flags", ConnInfo{}, Send{Flags: MsgOOB, File: &FileRegion{File: f, Length: 1}}, ErrOpNotSupported},
+		{"no file", ConnInfo{}, Send{File: &FileRegion{Length: 1}}, ErrInvalid},
+		{"negative offset", ConnInfo{}, Send{File: &FileRegion{File: f, Offset: -1, Length: 1}}, ErrInvalid},
+		{"negative length", ConnInfo{}, Send{File: &FileRegion{File: f, Length: -1}}, ErrInvalid},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, c.info, Options{}, nil)
+			m := c.send
+			m.Overlapped, m.ReplyTo, m.Tag = new(Overlapped), h.col.pid, 0
+			if err := h.sock.Send(&m); err != c.want {
+				t.Errorf("Send = %v, want %v", err, c.want)
+			}
+			if n, err := waitOv(t, m.Overlapped); n != 0 || err != c.want {
+				t.Errorf("completion (%d, %v), want (0, %v)", n, err, c.want)
+			}
+			h.checkOnce(1)
+			if w := h.fc.writes(); len(w) != 0 {
+				t.Errorf("refused send wrote %+v", w)
+			}
+		})
+	}
+}
+
+// A region past the file's end cannot be sent whole: the stream would have
+// a hole, so the send fails with what it sent and the connection is reset.
+func TestTransmitFileShortFile(t *testing.T) {
+	h := newHarness(t, ConnInfo{}, Options{}, nil)
+	f, _ := tempFile(t, 1000)
+	h.fc.setAutoWake(true)
+	ov := new(Overlapped)
+	if err := h.sock.Send(&Send{File: &FileRegion{File: f, Offset: 500, Length: 1000}, Overlapped: ov, ReplyTo: h.col.pid, Tag: 0}); err != ErrIOPending {
+		t.Fatal(err)
+	}
+	n, err := waitOv(t, ov)
+	if n != 500 || !errors.Is(err, ErrConnAborted) {
+		t.Errorf("completion (%d, %v), want (500, ErrConnAborted)", n, err)
+	}
+	h.checkOnce(1)
+	if !h.fc.isClosed() {
+		t.Error("the connection was not closed")
+	}
+}
