@@ -81,6 +81,11 @@
 //     has acknowledged all of it (SIOCOUTQ, polled while confirmations are
 //     outstanding), and later completions wait behind it.
 //
+// Beyond the table, from Winsock's TransmitFile: a Send's File region is
+// sent after its Buffers by the kernel (sendfile), under every clause above
+// that applies to a stream send; a file shorter than its region fails the
+// send and resets the connection (TestTransmitFile*).
+//
 // # Checking buffer ownership
 //
 // Clause 2 is the caller's to keep: from Send until the completion the bytes

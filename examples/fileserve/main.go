@@ -1,9 +1,10 @@
 // Command fileserve is a static HTTP/1.1 file server built on overlap's
-// socket actors, without net/http. Every response is a gather send: the
-// header and the file's first chunk leave in one write, and further chunks
-// (pooled buffers) are read only as the completions of earlier ones arrive,
-// so a 10 GB file streams in a few hundred KiB of memory. The server is
-// package server, which bench/ runs too.
+// socket actors, without net/http. Every response is one send of the header
+// with the file's first region, which the kernel copies from the page cache
+// (actor.Send.File, sendfile: Winsock's TransmitFile); further regions go
+// only as the completions of earlier ones arrive, so a file of any size
+// streams with no buffer of the server's. The server is package server,
+// which bench/ runs too.
 //
 //	go run ./examples/fileserve [-addr 127.0.0.1:8080] [-root DIR] [-loops N]
 //

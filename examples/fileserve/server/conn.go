@@ -18,13 +18,13 @@ import (
 	"github.com/overlapio/overlap/wsabuf"
 )
 
-// A body leaves in sends of chunkSize bytes, inFlight of them outstanding at
-// once: the memory a response takes. 128 KiB sends a 100 KiB file with its
-// head in one writev, and halves the reads, writes and completions of a
-// large one against 64 KiB (bench h: a 100 KiB request cost 1.3-1.4×
-// net/http's server CPU with 64 KiB, about 1.1× with 128 KiB).
+// A body leaves in sends of file regions of chunkSize bytes, inFlight of
+// them outstanding at once; the kernel copies them from the page cache
+// (actor.Send.File, sendfile), so a response holds no buffer. A region is
+// also the unit of progress: the response goes on, or times out, a chunk at
+// a time. 2 × 512 KiB stays under the socket's high watermark (2 MiB).
 const (
-	chunkSize = 128 << 10
+	chunkSize = 512 << 10
 	inFlight  = 2
 )
 
@@ -264,37 +264,26 @@ func (c *conn) pump() {
 	c.next()
 }
 
-// sendChunk reads the next chunk of the file into a pooled buffer and sends
-// it, after head if there is one. It reports false when it failed and
+// sendChunk sends the file's next region, after head if there is one. A
+// file that shrank under the response fails the send and resets the
+// connection (see actor.Send.File). It reports false when it failed and
 // reset the connection.
 func (c *conn) sendChunk(head []byte) bool {
 	r := c.resp
 	n := min(int64(chunkSize), r.end-r.off)
-	buf, err := wsabuf.Default().Get(int(n))
-	if err != nil {
-		_ = c.sock.Abort()
-		return false
-	}
-	if _, err := r.f.ReadAt(buf.Bytes(), r.off); err != nil {
-		buf.Release()
-		_ = c.sock.Abort() // the file shrank or failed: the response cannot be completed
-		return false
-	}
+	region := &actor.FileRegion{File: r.f, Offset: r.off, Length: n}
 	r.off += n
-	bufs := wsabuf.Buffers{buf.Bytes()}
+	var bufs wsabuf.Buffers
 	if head != nil {
-		bufs = wsabuf.Buffers{head, buf.Bytes()}
+		bufs = wsabuf.Buffers{head}
 	}
-	return c.send(bufs, buf)
+	return c.send(bufs, region)
 }
 
 // send submits one send of the current response, its completion to this
 // actor.
-func (c *conn) send(bufs wsabuf.Buffers, hold *wsabuf.Buf) bool {
-	m := &actor.Send{Buffers: bufs, ReplyTo: c.self}
-	if hold != nil {
-		m.Hold = hold
-	}
+func (c *conn) send(bufs wsabuf.Buffers, file *actor.FileRegion) bool {
+	m := &actor.Send{Buffers: bufs, File: file, ReplyTo: c.self}
 	if err := c.sock.Send(m); !errors.Is(err, actor.ErrIOPending) {
 		_ = c.sock.Abort()
 		return false
