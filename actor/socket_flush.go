@@ -267,7 +267,12 @@ func (s *Socket) writeFile(op *sendOp) {
 		return
 	}
 	s.advance(n)
-	s.afterWrite(n, want, err)
+	if err != nil {
+		s.afterWrite(n, want, err)
+	}
+	// A short count with no error is sendfile stopping at one of its own
+	// steps, not a full socket: writeQueued calls again at once, and
+	// EAGAIN (or the file's end) ends the run, as Go's own sendfile loop.
 }
 
 // trimLast drops the last byte of a gather list (whose segments are not

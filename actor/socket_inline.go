@@ -351,7 +351,7 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 		return 0, err
 	}
 	s.mu.Lock()
-	err := s.admit(op.size)
+	err := s.admit(op.held())
 	if err != nil || len(s.in) > 0 || s.head < len(s.act) || s.waitWritable || s.closedOnce.Load() || op.flags&MsgPartial != 0 {
 		return s.sendNowQueue(&op, err) // unlocks s.mu
 	}
@@ -431,7 +431,7 @@ func (s *Socket) completeOp(op *sendOp, n int, err error) {
 	if op.kind != opData {
 		return
 	}
-	s.pending.Add(-packPending(op.size))
+	s.pending.Add(-packPending(op.held()))
 	if op.direct {
 		s.direct, s.directDone = directResult{n: n, err: err}, true
 		op.direct = false

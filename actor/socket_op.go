@@ -145,3 +145,13 @@ func unpackPending(v uint64) (sends, bytes int) {
 // fileStart is the send's byte offset where its file region begins: the
 // segments' bytes.
 func (op *sendOp) fileStart() int { return op.size - int(op.file.Length) }
+
+// held is the bytes the send holds in memory, which the pending-bytes
+// limits and watermarks count: all of them but a file region's, which the
+// kernel reads from the file.
+func (op *sendOp) held() int {
+	if op.file == nil {
+		return op.size
+	}
+	return op.fileStart()
+}

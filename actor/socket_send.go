@@ -54,7 +54,7 @@ func (s *Socket) enqueue(op *sendOp) error {
 	ownHeld(op) // a lent Hold outlives its read from here
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.admit(op.size); err != nil {
+	if err := s.admit(op.held()); err != nil {
 		return err
 	}
 	s.in = append(s.in, *op)

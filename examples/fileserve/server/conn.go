@@ -20,12 +20,21 @@ import (
 
 // A body leaves in sends of file regions of chunkSize bytes, inFlight of
 // them outstanding at once; the kernel copies them from the page cache
-// (actor.Send.File, sendfile), so a response holds no buffer. A region is
-// also the unit of progress: the response goes on, or times out, a chunk at
-// a time. 2 × 512 KiB stays under the socket's high watermark (2 MiB).
+// (actor.Send.File, sendfile), so a response holds no buffer (and file
+// regions do not count toward the socket's pending-bytes limits). A
+// region's completion is also the response's sign of progress, which
+// resets the read timeout: 4 MiB is what net/http's sendfile asks for at
+// once.
+//
+// A body of smallBody bytes or less is read into a pooled buffer instead
+// and leaves with its head in one writev: one write and one TCP segment,
+// where a region would take a write for the head and a sendfile for the
+// body (bench h: a 1 KiB request cost 0.59× net/http's CPU this way, 0.69×
+// as head and region).
 const (
-	chunkSize = 512 << 10
+	chunkSize = 4 << 20
 	inFlight  = 2
+	smallBody = 64 << 10
 )
 
 var limits = http1.Limits{MaxHead: 8 << 10, MaxBody: 64 << 10}
@@ -270,6 +279,9 @@ func (c *conn) pump() {
 // reset the connection.
 func (c *conn) sendChunk(head []byte) bool {
 	r := c.resp
+	if head != nil && r.end-r.off <= smallBody {
+		return c.sendSmall(head)
+	}
 	n := min(int64(chunkSize), r.end-r.off)
 	region := &actor.FileRegion{File: r.f, Offset: r.off, Length: n}
 	r.off += n
@@ -280,10 +292,33 @@ func (c *conn) sendChunk(head []byte) bool {
 	return c.send(bufs, region)
 }
 
+// sendSmall reads the whole (small) body into a pooled buffer and sends it
+// with head, the buffer held until the completion.
+func (c *conn) sendSmall(head []byte) bool {
+	r := c.resp
+	buf, err := wsabuf.Default().Get(int(r.end - r.off))
+	if err != nil {
+		_ = c.sock.Abort()
+		return false
+	}
+	if _, err := r.f.ReadAt(buf.Bytes(), r.off); err != nil {
+		buf.Release()
+		_ = c.sock.Abort() // the file shrank or failed: the response cannot be completed
+		return false
+	}
+	r.off = r.end
+	m := &actor.Send{Buffers: wsabuf.Buffers{head, buf.Bytes()}, Hold: buf, ReplyTo: c.self}
+	return c.submit(m)
+}
+
 // send submits one send of the current response, its completion to this
 // actor.
 func (c *conn) send(bufs wsabuf.Buffers, file *actor.FileRegion) bool {
-	m := &actor.Send{Buffers: bufs, File: file, ReplyTo: c.self}
+	return c.submit(&actor.Send{Buffers: bufs, File: file, ReplyTo: c.self})
+}
+
+// submit submits m, one send of the current response.
+func (c *conn) submit(m *actor.Send) bool {
 	if err := c.sock.Send(m); !errors.Is(err, actor.ErrIOPending) {
 		_ = c.sock.Abort()
 		return false
