@@ -132,3 +132,60 @@ func TestTransmitFileShortFile(t *testing.T) {
 		t.Error("the connection was not closed")
 	}
 }
+
+// A file region holds no memory: it counts toward neither MaxPendingBytes
+// nor Pending's bytes, where the same bytes in buffers are refused.
+func TestTransmitFileHoldsNoPendingBytes(t *testing.T) {
+	h := newHarness(t, ConnInfo{}, Options{MaxPendingBytes: 1024}, nil)
+	f, _ := tempFile(t, 64<<10)
+	h.fc.setBudget(0) // the writer stalls: everything stays pending
+	first, _ := h.send(0, wsabuf.Buffers{make([]byte, 512)}, 0)
+	if _, err := h.send(1, wsabuf.Buffers{make([]byte, 64<<10)}, 0); err != ErrWouldBlock {
+		t.Fatalf("64 KiB of buffers past the 1 KiB limit: %v, want ErrWouldBlock", err)
+	}
+	ov := new(Overlapped)
+	if err := h.sock.Send(&Send{Buffers: wsabuf.Buffers{[]byte("head")}, File: &FileRegion{File: f, Length: 64 << 10},
+		Overlapped: ov, ReplyTo: h.col.pid, Tag: 2}); err != ErrIOPending {
+		t.Fatalf("a 64 KiB region past the 1 KiB limit: %v, want ErrIOPending", err)
+	}
+	if sends, bytes := h.sock.Pending(); sends != 2 || bytes != 512+4 {
+		t.Errorf("Pending = (%d, %d), want (2, 516): the region's bytes are not held", sends, bytes)
+	}
+	h.fc.setBudget(-1)
+	h.fc.writable()
+	waitOv(t, first)
+	if n, err := waitOv(t, ov); n != 4+64<<10 || err != nil {
+		t.Errorf("region send (%d, %v)", n, err)
+	}
+	h.checkOnce(3)
+	if sends, bytes := h.sock.Pending(); sends != 0 || bytes != 0 {
+		t.Errorf("Pending after the completions = (%d, %d), want (0, 0)", sends, bytes)
+	}
+}
+
+// sendfile may stop short of what it was asked for with no error: that is
+// not a full socket, so the writer goes on without waiting for Writable.
+func TestTransmitFileShortCountGoesOn(t *testing.T) {
+	h := newHarness(t, ConnInfo{}, Options{}, nil)
+	f, data := tempFile(t, 50_000)
+	h.fc.setPerCall(4096)
+	h.fc.mu.Lock()
+	h.fc.shortNil = true // short counts come with no error, as sendfile's do
+	h.fc.mu.Unlock()
+	ov := new(Overlapped)
+	if err := h.sock.Send(&Send{File: &FileRegion{File: f, Length: 50_000}, Overlapped: ov, ReplyTo: h.col.pid, Tag: 0}); err != ErrIOPending {
+		t.Fatal(err)
+	}
+	if n, err := waitOv(t, ov); n != 50_000 || err != nil {
+		t.Errorf("completion (%d, %v), want (50000, nil)", n, err)
+	}
+	h.checkOnce(1)
+	if got := h.fc.wireBytes(); string(got) != string(data) {
+		t.Errorf("wire: %d bytes, want 50000", len(got))
+	}
+	for _, c := range h.fc.callLog() {
+		if c.Op == "await" {
+			t.Fatal("the writer waited for Writable after a short count with no error")
+		}
+	}
+}
