@@ -47,11 +47,12 @@ type Send struct {
 	// File, if set, is a region of a file sent after Buffers by the kernel
 	// (sendfile), with no copy through user space: Winsock's TransmitFile.
 	// Stream sockets only, and without Flags (ErrOpNotSupported otherwise).
-	// The completion's Bytes count the buffers and the
-	// file's bytes. The file must stay open, and its region as long, until
-	// the completion: a region the file no longer has fails the send with
-	// ErrConnAborted and resets the connection, as a stream with a hole in
-	// it must be.
+	// The completion's Bytes count the buffers and the file's bytes; the
+	// pending-bytes limits and watermarks count only the buffers, since
+	// the region holds no memory. The file must stay open, and its region
+	// as long, until the completion: a region the file no longer has fails
+	// the send with ErrConnAborted and resets the connection, as a stream
+	// with a hole in it must be.
 	File *FileRegion
 }
 

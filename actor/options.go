@@ -15,9 +15,11 @@ type Options struct {
 	// completed; past it a send fails at once with ErrWouldBlock and nothing
 	// is queued. Default 65,536; at most 1,048,575.
 	MaxPendingSends int
-	// MaxPendingBytes caps their bytes the same way. A single send larger
-	// than the cap is still accepted when nothing else is pending, so that
-	// every size can be sent. Default 4 MiB; at most 8 TiB.
+	// MaxPendingBytes caps their bytes the same way: the bytes of their
+	// buffers, which they hold in memory (a Send.File region holds none).
+	// A single send larger than the cap is still accepted when nothing else
+	// is pending, so that every size can be sent. Default 4 MiB; at most
+	// 8 TiB.
 	MaxPendingBytes int
 	// HighWatermark and LowWatermark bound the pending bytes between an
 	// Unwritable and the following Writable message. Defaults: half of
