@@ -56,8 +56,9 @@ type Send struct {
 	File *FileRegion
 }
 
-// FileRegion is Length bytes of File from Offset, for Send.File. File is
-// the caller's: it stays open until the send's completion.
+// FileRegion is Length bytes of File from Offset, for Send.File. The send
+// copies it when submitted, so the caller may reuse it at once; File itself
+// stays the caller's, and open, until the send's completion.
 type FileRegion struct {
 	File   *os.File
 	Offset int64

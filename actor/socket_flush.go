@@ -270,9 +270,10 @@ func (s *Socket) writeFile(op *sendOp) {
 	if err != nil {
 		s.afterWrite(n, want, err)
 	}
-	// A short count with no error is sendfile stopping at one of its own
-	// steps, not a full socket: writeQueued calls again at once, and
-	// EAGAIN (or the file's end) ends the run, as Go's own sendfile loop.
+	// A short count with no error (the socket buffer filled, or the file
+	// ended): writeQueued calls again at once, and EAGAIN (wait for
+	// Writable) or 0 (the file's end, above) decides, as Go's own sendfile
+	// loop does.
 }
 
 // trimLast drops the last byte of a gather list (whose segments are not

@@ -237,8 +237,9 @@ func (op *sendOp) setBuffers(bufs [][]byte) {
 	copy(op.extra.s, bufs)
 }
 
-// validate checks a send against the socket before anything is queued.
-func (s *Socket) validate(m *Send) error {
+// validate checks a send against the socket before anything is queued;
+// file is the send's copy of its file region, if it has one.
+func (s *Socket) validate(m *Send, file *FileRegion) error {
 	if !s.cfg.sys.Running() {
 		return ErrNotInitialised
 	}
@@ -258,8 +259,8 @@ func (s *Socket) validate(m *Send) error {
 	} else if m.Flags&MsgPartial != 0 {
 		return ErrOpNotSupported
 	}
-	if m.File != nil {
-		if err := s.validateFile(m); err != nil {
+	if file != nil {
+		if err := s.validateFile(m.Flags, file); err != nil {
 			return err
 		}
 	}
@@ -289,17 +290,22 @@ func (s *Socket) accept(op *sendOp, m *Send, replyTo *protoactor.PID) error {
 		return err
 	}
 	err := op.start(m, replyTo)
+	if err == nil && m.File != nil {
+		// The region is read once, here: the caller may reuse its
+		// FileRegion for the next send as soon as this one returns.
+		region := *m.File
+		op.file = &region
+	}
 	if err == nil {
-		err = s.validate(m)
+		err = s.validate(m, op.file)
 	}
 	if err != nil {
 		s.cfg.sys.complete(s.pid, op, 0, err)
 		return err
 	}
 	op.setBuffers(m.Buffers)
-	if m.File != nil {
-		op.file = m.File
-		op.size += int(m.File.Length)
+	if op.file != nil {
+		op.size += int(op.file.Length)
 	}
 	fingerprint(s, op) // overlapdebug only: the single submit point
 	return nil

@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"math"
 	"time"
 
 	protoactor "github.com/asynkron/protoactor-go/actor"
@@ -161,18 +162,19 @@ func (s *Socket) SendBlocking(ctx context.Context, bufs wsabuf.Buffers, flags Fl
 	return n, err
 }
 
-// validateFile checks a send's file region (see Send.File).
-func (s *Socket) validateFile(m *Send) error {
-	f := m.File
+// validateFile checks a send's file region (see Send.File), the send's own
+// copy of it.
+func (s *Socket) validateFile(flags Flags, f *FileRegion) error {
 	switch {
-	case s.hot.datagram || m.Flags != 0:
+	case s.hot.datagram || flags != 0:
 		return ErrOpNotSupported
-	case f.File == nil || f.Offset < 0 || f.Length < 0 || f.Length > maxFileRegion:
+	case f.File == nil || f.Offset < 0 || f.Length < 0 || f.Length > maxFileRegion ||
+		f.Offset > math.MaxInt64-f.Length:
 		return ErrInvalid
 	}
 	return nil
 }
 
-// maxFileRegion is the longest file region one send takes (1 TiB): far
-// inside what the pending-bytes count holds (see packPending).
+// maxFileRegion is the longest file region one send takes (1 TiB): its
+// bytes and the buffers' stay far inside an int, the send's byte count.
 const maxFileRegion = 1 << 40

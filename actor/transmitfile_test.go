@@ -2,6 +2,7 @@ package actor
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -94,6 +95,7 @@ func TestTransmitFileRefused(t *testing.T) {
 		{"no file", ConnInfo{}, Send{File: &FileRegion{Length: 1}}, ErrInvalid},
 		{"negative offset", ConnInfo{}, Send{File: &FileRegion{File: f, Offset: -1, Length: 1}}, ErrInvalid},
 		{"negative length", ConnInfo{}, Send{File: &FileRegion{File: f, Length: -1}}, ErrInvalid},
+		{"end past the largest offset", ConnInfo{}, Send{File: &FileRegion{File: f, Offset: math.MaxInt64 - 1, Length: 2}}, ErrInvalid},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t, c.info, Options{}, nil)
@@ -187,5 +189,36 @@ func TestTransmitFileShortCountGoesOn(t *testing.T) {
 		if c.Op == "await" {
 			t.Fatal("the writer waited for Writable after a short count with no error")
 		}
+	}
+}
+
+// The send copies its FileRegion when submitted: a caller that reuses the
+// struct for the next region at once changes nothing already sent.
+func TestTransmitFileRegionReused(t *testing.T) {
+	h := newHarness(t, ConnInfo{}, Options{}, nil)
+	f, data := tempFile(t, 10_000)
+	h.fc.setBudget(0) // the writer stalls until both are queued
+	region := &FileRegion{File: f, Offset: 0, Length: 1000}
+	var ovs []*Overlapped
+	for i, off := range []int64{0, 5000} {
+		region.Offset = off
+		ov := new(Overlapped)
+		if err := h.sock.Send(&Send{Buffers: wsabuf.Buffers{[]byte("h")}, File: region, Overlapped: ov, ReplyTo: h.col.pid, Tag: i}); err != ErrIOPending {
+			t.Fatal(err)
+		}
+		ovs = append(ovs, ov)
+	}
+	region.Offset, region.Length = 9990, 1 // and again, after the last send
+	h.fc.setBudget(-1)
+	h.fc.writable()
+	for _, ov := range ovs {
+		if n, err := waitOv(t, ov); n != 1001 || err != nil {
+			t.Errorf("completion (%d, %v), want (1001, nil)", n, err)
+		}
+	}
+	h.checkOnce(2)
+	want := "h" + string(data[:1000]) + "h" + string(data[5000:6000])
+	if got := string(h.fc.wireBytes()); got != want {
+		t.Errorf("wire: %d bytes, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
 	}
 }

@@ -3,8 +3,9 @@
 // with the file's first region, which the kernel copies from the page cache
 // (actor.Send.File, sendfile: Winsock's TransmitFile); further regions go
 // only as the completions of earlier ones arrive, so a file of any size
-// streams with no buffer of the server's. The server is package server,
-// which bench/ runs too.
+// streams with no buffer of the server's. A body of 64 KiB or less is
+// copied into a pooled buffer instead and leaves with its header in one
+// write. The server is package server, which bench/ runs too.
 //
 //	go run ./examples/fileserve [-addr 127.0.0.1:8080] [-root DIR] [-loops N]
 //
