@@ -87,33 +87,3 @@ func (iv *iovecs) fill(bufs [][]byte) (v []unix.Iovec, size int) {
 	iv.v, iv.stage = v, stage
 	return v, size
 }
-
-// rawWriteMax is the largest write made without telling the scheduler. A
-// write to a non-blocking socket never waits; what it costs is the copy into
-// the socket buffer, a few microseconds for this much. The scheduler's
-// bookkeeping around a system call (entersyscall, exitsyscall: it lets
-// another thread take the processor if the call blocks) costs a measurable
-// share of a small echo, so small writes go without it. Larger ones keep it,
-// so that a long copy does not hold the processor from other goroutines.
-const rawWriteMax = 16 << 10
-
-// syscall3 makes a write-family system call of size bytes: raw when small.
-func syscall3(trap, a1, a2, a3 uintptr, size int) (uintptr, uintptr, unix.Errno) {
-	if size <= rawWriteMax {
-		return unix.RawSyscall(trap, a1, a2, a3)
-	}
-	return unix.Syscall(trap, a1, a2, a3)
-}
-
-// write is write(2) on the non-blocking fd, through syscall3.
-func write(fd int, b []byte) (int, error) {
-	var p unsafe.Pointer
-	if len(b) > 0 {
-		p = unsafe.Pointer(&b[0])
-	}
-	n, _, errno := syscall3(unix.SYS_WRITE, uintptr(fd), uintptr(p), uintptr(len(b)), len(b))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), nil
-}
