@@ -237,9 +237,10 @@ func (op *sendOp) setBuffers(bufs [][]byte) {
 	copy(op.extra.s, bufs)
 }
 
-// validate checks a send against the socket before anything is queued;
-// file is the send's copy of its file region, if it has one.
-func (s *Socket) validate(m *Send, file *FileRegion) error {
+// validate checks a send against the socket before anything is queued,
+// with what op.start took of it: the copy of its file region, and its Hold
+// (left out when already released).
+func (s *Socket) validate(m *Send, op *sendOp) error {
 	if !s.cfg.sys.Running() {
 		return ErrNotInitialised
 	}
@@ -259,13 +260,13 @@ func (s *Socket) validate(m *Send, file *FileRegion) error {
 	} else if m.Flags&MsgPartial != 0 {
 		return ErrOpNotSupported
 	}
-	if file != nil {
-		if err := s.validateFile(m.Flags, file); err != nil {
+	if op.file != nil {
+		if err := s.validateFile(m.Flags, op.file); err != nil {
 			return err
 		}
 	}
-	if err := holdErr(m.Hold); err != nil {
-		return &OpError{Op: "wsasend", Kind: ErrFault, Err: err}
+	if m.Hold != nil && op.hold == nil { // start found it released
+		return &OpError{Op: "wsasend", Kind: ErrFault, Err: holdErr(m.Hold)}
 	}
 	return nil
 }
@@ -297,7 +298,7 @@ func (s *Socket) accept(op *sendOp, m *Send, replyTo *protoactor.PID) error {
 		op.file = &region
 	}
 	if err == nil {
-		err = s.validate(m, op.file)
+		err = s.validate(m, op)
 	}
 	if err != nil {
 		s.cfg.sys.complete(s.pid, op, 0, err)
