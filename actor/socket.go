@@ -105,6 +105,7 @@ type Socket struct {
 	autoPaused bool // unreleased received bytes reached MaxUnreleasedRead
 	readPaused bool // reading is paused in the transport
 	ackArmed   bool
+	restarting bool // a Restart waits for the actor's children to stop (owned by the mailbox's runner)
 	spare      []sendOp
 	cold       *writerCold // nil until first needed
 }

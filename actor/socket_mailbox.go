@@ -160,11 +160,15 @@ func (s *Socket) invokeSystem(msg any, onLoop bool) {
 func (s *Socket) invokeSystemMessage(msg any) {
 	done := false
 	defer func() {
-		switch msg.(type) {
-		case *protoactor.Restart, *protoactor.Terminated:
-			// A restart (on Terminated, once the children it waited for
-			// are gone) makes a new actor and cancels the receive timeout.
-			s.handler, s.timeoutSet = nil, false
+		if _, ok := msg.(*protoactor.Restart); ok {
+			s.restarting = true
+		}
+		if s.restarting && (s.receiver == nil || len(s.receiver.Children()) == 0) {
+			// The restart has run, here or (protoactor waits for the
+			// children to stop) on the last child's Terminated: a new
+			// actor, and its receive timeout cancelled on this goroutine,
+			// so no timer can be writing it as noteReceiveTimeout reads.
+			s.restarting, s.handler, s.timeoutSet = false, nil, false
 		}
 		// Started and continuations run the handler, which may set a
 		// receive timeout on protoactor's context.
