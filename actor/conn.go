@@ -33,7 +33,7 @@ type Conn interface {
 	// (sendfile) without blocking, and reports the bytes written: a socket
 	// buffer that fills returns the partial count with no error, one that
 	// is full 0 and syscall.EAGAIN, and 0 with no error means f has nothing
-	// at offset. Loop only.
+	// at offset; never a negative count. Loop only.
 	SendFile(f *os.File, offset int64, n int) (int, error)
 	// Unacked reports the bytes written to the connection that the peer has
 	// not acknowledged yet (SIOCOUTQ), for MsgConfirm. Loop only.

@@ -258,9 +258,6 @@ func (s *Socket) writeFile(op *sendOp) {
 		return
 	}
 	n, err := s.conn.SendFile(op.file.File, op.file.Offset+int64(done), want)
-	if n < 0 {
-		n = 0
-	}
 	if n == 0 && err == nil {
 		// The file ends before its region: the stream would have a hole.
 		s.fail(&OpError{Op: "transmitfile", Kind: ErrConnAborted, Err: io.ErrUnexpectedEOF})

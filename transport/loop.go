@@ -21,9 +21,10 @@ import (
 // reads. All but stopped and the posted batch (under mu) are owned by the
 // loop.
 type loopState struct {
-	// First: the object starts on a 64-byte boundary, so the header fills
-	// exactly its two lines, which the loop writes on every lent read,
-	// away from the fields posters on other goroutines read.
+	// First, so that the header, which the loop writes on every lent
+	// read, shares no line with the fields posters on other goroutines
+	// read (it fills exactly two lines when the object starts on a 64-byte
+	// boundary, as the 320-byte size class it falls in does).
 	lentHdr wsabuf.Buf  // lent's first header, in this allocation: a read touches one page fewer
 	stopped atomic.Bool // the engine is shutting down: tasks would never run
 	mu      sync.Mutex  // guards queued and posted

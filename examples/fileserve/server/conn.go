@@ -247,7 +247,11 @@ func (c *conn) pumpWith(head []byte) {
 		c.send(wsabuf.Buffers{head}, nil)
 		return
 	}
-	c.sendChunk(head)
+	if c.resp.end-c.resp.off <= smallBody {
+		c.sendSmall(head)
+	} else {
+		c.sendChunk(head)
+	}
 	c.pump()
 }
 
@@ -279,9 +283,6 @@ func (c *conn) pump() {
 // reset the connection.
 func (c *conn) sendChunk(head []byte) bool {
 	r := c.resp
-	if head != nil && r.end-r.off <= smallBody {
-		return c.sendSmall(head)
-	}
 	n := min(int64(chunkSize), r.end-r.off)
 	region := &actor.FileRegion{File: r.f, Offset: r.off, Length: n}
 	r.off += n
