@@ -193,11 +193,18 @@ func (g *gconn) SendFile(f *os.File, offset int64, n int) (int, error) {
 	if sent < 0 {
 		sent = 0
 	}
+	if testHookSendFile != nil {
+		testHookSendFile(sent, serr)
+	}
 	if serr != nil {
 		return sent, os.NewSyscallError("sendfile", serr)
 	}
 	return sent, nil
 }
+
+// testHookSendFile, when set by a test, sees every sendfile's count and
+// error.
+var testHookSendFile func(n int, err error)
 
 func (g *gconn) ShutdownWrite() error {
 	if g.closed {
