@@ -37,7 +37,7 @@ func (s *System) Dispatcher() protoactor.Dispatcher {
 	s.dispMu.Lock()
 	defer s.dispMu.Unlock()
 	if s.disp == nil {
-		s.disp = newWorkers(runtime.GOMAXPROCS(0), workerQueue, defaultThroughput)
+		s.disp = newWorkers(runtime.GOMAXPROCS(0), workerQueue)
 		if s.stopped.Load() {
 			s.disp.stop()
 		}
@@ -75,12 +75,11 @@ type workers struct {
 	queue  chan func()
 	done   chan struct{} // closed by stop: ends the watchdog
 
-	n          int32         // workers
-	busy       atomic.Int32  // workers running a mailbox
-	taken      atomic.Uint64 // mailbox runs the workers have taken: the watchdog's mark of progress
-	stalled    atomic.Bool   // the watchdog found every worker held: Schedule bypasses the queue until one is free
-	watching   atomic.Bool   // a watchdog runs; it runs only while the dispatcher is in use
-	throughput int
+	n        int32         // workers
+	busy     atomic.Int32  // workers running a mailbox
+	taken    atomic.Uint64 // mailbox runs the workers have taken: the watchdog's mark of progress
+	stalled  atomic.Bool   // the watchdog found every worker held: Schedule bypasses the queue until one is free
+	watching atomic.Bool   // a watchdog runs; it runs only while the dispatcher is in use
 }
 
 var _ protoactor.Dispatcher = (*workers)(nil)
@@ -92,8 +91,8 @@ const watchIdle = 50
 // testHookWatchEnd, when set by a test, is called when a watchdog ends.
 var testHookWatchEnd func()
 
-func newWorkers(n, depth, throughput int) *workers {
-	w := &workers{queue: make(chan func(), depth), done: make(chan struct{}), n: int32(n), throughput: throughput}
+func newWorkers(n, depth int) *workers {
+	w := &workers{queue: make(chan func(), depth), done: make(chan struct{}), n: int32(n)}
 	for i := 0; i < n; i++ {
 		go w.work()
 	}
@@ -109,7 +108,7 @@ func (w *workers) Schedule(fn func()) {
 			select {
 			case w.queue <- fn:
 				if !w.watching.Load() && w.watching.CompareAndSwap(false, true) {
-					go w.watch(workerStall)
+					go w.watch()
 				}
 				w.mu.RUnlock()
 				return
@@ -122,7 +121,7 @@ func (w *workers) Schedule(fn func()) {
 }
 
 // Throughput implements protoactor.Dispatcher.
-func (w *workers) Throughput() int { return w.throughput }
+func (w *workers) Throughput() int { return defaultThroughput }
 
 // work runs queued mailboxes until stop has closed the queue and it is
 // empty.
@@ -138,15 +137,15 @@ func (w *workers) work() {
 	}
 }
 
-// watch checks every period that the workers take what waits for them. If
-// every worker is held and none has taken a mailbox for a whole period
+// watch checks every workerStall that the workers take what waits for them.
+// If every worker is held and none has taken a mailbox for a whole period
 // while some wait, it starts those on goroutines of their own and marks the
 // dispatcher stalled. It ends after watchIdle periods with nothing queued.
-func (w *workers) watch(period time.Duration) {
+func (w *workers) watch() {
 	if testHookWatchEnd != nil {
 		defer testHookWatchEnd()
 	}
-	t := time.NewTicker(period)
+	t := time.NewTicker(workerStall)
 	defer t.Stop()
 	last, idle := w.taken.Load(), 0
 	for {

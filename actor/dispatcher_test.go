@@ -98,7 +98,7 @@ func (a *countingActor) Receive(ctx protoactor.Context) {
 // goroutine of its own, and so is what comes after, until a worker is free.
 func TestDispatcherBlockedWorkersDoNotStarve(t *testing.T) {
 	leaktest.Check(t)
-	w := newWorkers(2, 16, defaultThroughput)
+	w := newWorkers(2, 16)
 	defer w.stop()
 	release := make(chan struct{})
 	held := make(chan struct{}, 2)
@@ -142,7 +142,7 @@ func TestDispatcherBlockedWorkersDoNotStarve(t *testing.T) {
 // starts the mailbox on a goroutine of its own at once.
 func TestDispatcherScheduleNeverBlocks(t *testing.T) {
 	leaktest.Check(t)
-	w := newWorkers(1, 1, defaultThroughput)
+	w := newWorkers(1, 1)
 	defer w.stop()
 	release := make(chan struct{})
 	defer close(release)
@@ -193,7 +193,7 @@ func TestDispatcherWatchdogOnlyWhileUsed(t *testing.T) {
 	ended := make(chan struct{}, 2)
 	testHookWatchEnd = func() { ended <- struct{}{} }
 	defer func() { testHookWatchEnd = nil }()
-	w := newWorkers(1, 4, defaultThroughput)
+	w := newWorkers(1, 4)
 	if w.watching.Load() {
 		t.Fatal("a watchdog runs before anything was scheduled")
 	}
