@@ -86,16 +86,18 @@ func (s *Socket) sendNowQueue(op *sendOp, err error) (int, error) {
 	return 0, ErrIOPending // flushed when the handler returns
 }
 
-// sendNowSlow is sendNow's write of a datagram, of a send with flags or a
-// file region, or of a stream send with more segments than one writev
-// takes.
-func (s *Socket) sendNowSlow(op *sendOp, m *Send) (int, error) {
-	if s.hot.datagram || op.flags != 0 || op.file != nil {
-		s.keepLent(op)
-		s.act = append(s.act, *op)
-		s.writeQueued()
-		return s.sendNowLeft()
-	}
+// sendNowQueued is sendNow's write of a datagram, or of a send with flags
+// or a file region: through the writer's queue, at once.
+func (s *Socket) sendNowQueued(op *sendOp) (int, error) {
+	s.keepLent(op)
+	s.act = append(s.act, *op)
+	s.writeQueued()
+	return s.sendNowLeft()
+}
+
+// sendNowLong is sendNow's write of a stream send with more segments than
+// one writev takes.
+func (s *Socket) sendNowLong(op *sendOp) (int, error) {
 	wv, total := op.appendUnsent(s.wv[:0], wsabuf.MaxIOV)
 	var n int
 	var werr error

@@ -367,8 +367,11 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 	// SendFrom is synchronous, so one result slot per socket serves it.
 	s.direct, s.directDone = directResult{}, false
 	op.direct = true
-	if s.hot.datagram || op.flags != 0 || op.file != nil || len(m.Buffers) > wsabuf.MaxIOV {
-		return s.sendNowSlow(&op, m)
+	if s.hot.datagram || op.flags != 0 || op.file != nil {
+		return s.sendNowQueued(&op)
+	}
+	if len(m.Buffers) > wsabuf.MaxIOV {
+		return s.sendNowLong(&op)
 	}
 	// A plain stream send is written straight from the caller's segment
 	// list (nothing of it is sent yet, and the call is synchronous); only
