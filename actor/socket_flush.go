@@ -254,11 +254,7 @@ const maxSendFile = 0x7ffff000
 // segments are written.
 func (s *Socket) writeFile(op *sendOp) {
 	done := op.sent - op.fileStart()
-	want := min(int(op.file.Length)-done, maxSendFile)
-	if want == 0 {
-		s.advance(0) // an empty region: the send is complete
-		return
-	}
+	want := min(int(op.file.Length)-done, maxSendFile) // > 0: a finished region's send is complete
 	n, err := s.conn.SendFile(op.file.File, op.file.Offset+int64(done), want)
 	if n == 0 && err == nil {
 		// The file ends before its region: the stream would have a hole.

@@ -306,7 +306,11 @@ func (s *Socket) accept(op *sendOp, m *Send, replyTo *protoactor.PID) error {
 	}
 	op.setBuffers(m.Buffers)
 	if op.file != nil {
-		op.size += int(op.file.Length)
+		if op.file.Length == 0 {
+			op.file = nil // an empty region: a plain send of the buffers
+		} else {
+			op.size += int(op.file.Length)
+		}
 	}
 	fingerprint(s, op) // overlapdebug only: the single submit point
 	return nil

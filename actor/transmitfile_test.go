@@ -222,3 +222,23 @@ func TestTransmitFileRegionReused(t *testing.T) {
 		t.Errorf("wire: %d bytes, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
 	}
 }
+
+// An empty region adds nothing: the send is its buffers, written as any
+// plain send, with no sendfile.
+func TestTransmitFileEmptyRegion(t *testing.T) {
+	h := newHarness(t, ConnInfo{}, Options{}, sendFromHandler)
+	f, _ := tempFile(t, 10)
+	r := h.sendFrom(&Send{Buffers: wsabuf.Buffers{[]byte("abc")}, File: &FileRegion{File: f, Offset: 5, Length: 0}, ReplyTo: h.col.pid, Tag: 0})
+	if r.n != 3 || r.err != nil {
+		t.Errorf("SendFrom = (%d, %v), want (3, nil)", r.n, r.err)
+	}
+	h.checkOnce(1)
+	if got := string(h.fc.wireBytes()); got != "abc" {
+		t.Errorf("wire %q", got)
+	}
+	for _, c := range h.fc.callLog() {
+		if c.Op == "sendfile" {
+			t.Errorf("an empty region made a sendfile call: %+v", c)
+		}
+	}
+}
