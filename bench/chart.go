@@ -66,7 +66,12 @@ func writeChart(path string, secs []section) error {
 	n := len(rs)
 	met, missed := make(plotter.Values, n), make(plotter.Values, n)
 	var targets plotter.XYs
-	var ranges xRanges
+	// The whiskers: the rounds' lowest and highest ratio around each
+	// median, in the shape gonum's XErrorBars take.
+	var ranges struct {
+		plotter.XYs
+		plotter.XErrors
+	}
 	labels := make([]string, n)
 	maxX := 1.2
 	for i, r := range rs {
@@ -89,7 +94,8 @@ func writeChart(path string, secs []section) error {
 			targets = append(targets, plotter.XY{X: min(r.Target, chartCap), Y: float64(y)})
 		}
 		if r.Lo != r.Hi {
-			ranges = append(ranges, xRange{x: v, y: float64(y), lo: min(r.Lo, chartCap), hi: min(r.Hi, chartCap)})
+			ranges.XYs = append(ranges.XYs, plotter.XY{X: v, Y: float64(y)})
+			ranges.XErrors = append(ranges.XErrors, struct{ Low, High float64 }{v - min(r.Lo, chartCap), min(r.Hi, chartCap) - v})
 		}
 		maxX = max(maxX, v*1.05, min(r.Hi, chartCap)*1.05, min(r.Target, chartCap)*1.05)
 	}
@@ -112,8 +118,8 @@ func writeChart(path string, secs []section) error {
 		bc.LineStyle.Width = 0
 		p.Add(bc)
 	}
-	if len(ranges) > 0 {
-		eb, err := plotter.NewXErrorBars(ranges)
+	if len(ranges.XYs) > 0 {
+		eb, err := plotter.NewXErrorBars(&ranges)
 		if err != nil {
 			return err
 		}
@@ -137,17 +143,6 @@ func writeChart(path string, secs []section) error {
 	}
 	return p.Save(9*vg.Inch, vg.Length(n)*0.28*vg.Inch+1.2*vg.Inch, path)
 }
-
-// xRange is a bar's whisker: the rounds' lowest and highest ratio around
-// the median x, on row y.
-type xRange struct{ x, y, lo, hi float64 }
-
-// xRanges are the whiskers of a chart, as gonum's XErrorBars take them.
-type xRanges []xRange
-
-func (r xRanges) Len() int                        { return len(r) }
-func (r xRanges) XY(i int) (float64, float64)     { return r[i].x, r[i].y }
-func (r xRanges) XError(i int) (float64, float64) { return r[i].x - r[i].lo, r[i].hi - r[i].x }
 
 // cpuModel is the machine's CPU model name from /proc/cpuinfo, or "unknown CPU".
 func cpuModel() string {

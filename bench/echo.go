@@ -201,9 +201,6 @@ func pairedRatio(a, b []float64) paired {
 	return paired{median(r), slices.Min(r), slices.Max(r)}
 }
 
-// sysShare is the kernel's share of the server's CPU time.
-func (r echoResult) sysShare() float64 { return r.ServerCPU.sysShare() }
-
 // runEchoMatrix runs the echo scenarios named by letters, rounds times each
 // with every server kind in turn.
 func runEchoMatrix(cfg config, letters string) (section, error) {

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"golang.org/x/sys/unix"
 )
@@ -102,21 +102,10 @@ func profilePath(kind, scenario string, round int) string {
 // fileSafe is s with every run of characters other than ASCII letters and
 // digits turned into one '-': "f: 256 B to 100 conns" is "f-256-B-to-100-conns".
 func fileSafe(s string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range s {
-		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			b.WriteRune(r)
-			dash = false
-		} else {
-			dash = true
-		}
-	}
-	return b.String()
+	return strings.Trim(notFileSafe.ReplaceAllString(s, "-"), "-")
 }
+
+var notFileSafe = regexp.MustCompile("[^A-Za-z0-9]+")
 
 // pinSelf binds every thread of this process, and so the threads they
 // start, to the CPUs listed ("0", "1-3"): the -pin layout keeps the server

@@ -177,7 +177,7 @@ func runRounds(cfg config, name string, args []string, cs []contender, run func(
 			f.p99 = append(f.p99, us(p[1]))
 			f.p999 = append(f.p999, us(p[2]))
 			progress("%s round %d/%d %-10s %9.0f msgs/s %6.2f µs/msg (%.0f%% sys) p50 %.0f µs",
-				name, r+1, cfg.Rounds, c.Label, res.rate(), res.cpuPerMsg(), res.sysShare()*100, us(p[0]))
+				name, r+1, cfg.Rounds, c.Label, res.rate(), res.cpuPerMsg(), res.ServerCPU.sysShare()*100, us(p[0]))
 		}
 	}
 	progressDone()

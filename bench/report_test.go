@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -58,5 +61,25 @@ func TestProfilePathNamesTheScenario(t *testing.T) {
 	}
 	if a == b {
 		t.Errorf("two scenarios share the profile %q", a)
+	}
+}
+
+// The chart is written, with a whisker for a ratio measured over rounds
+// and none for one measured once.
+func TestWriteChartDrawsRanges(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chart.svg")
+	secs := []section{{Ratios: []ratio{
+		{Label: "over rounds", paired: paired{Value: 1.2, Lo: 0.9, Hi: 1.4}, Target: 1},
+		{Label: "once", paired: single(0.8), Target: 1},
+	}}}
+	if err := writeChart(path, secs); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte("<svg")) || !bytes.Contains(b, []byte("over rounds")) {
+		t.Fatalf("not an SVG chart of the ratios: %.200s", b)
 	}
 }
