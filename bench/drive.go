@@ -8,12 +8,68 @@ import (
 	"time"
 )
 
-// phase tells the workers of one run where it is, and they tell it when
-// each has completed its first exchange. drive owns it.
+// phase tells the workers of one lane (one server's connections) where the
+// run is: whether they may start an exchange, whether what they complete
+// is counted, and whether the run is over. They tell it when each has
+// completed its first exchange, and it knows when all of them wait at its
+// gate. The lane owns it; the workers call Pass, Warmed and Counting.
 type phase struct {
-	counting, stopped atomic.Bool
-	cold              atomic.Int64  // workers that have not completed an exchange yet
-	warm              chan struct{} // closed when cold reaches 0
+	counting atomic.Bool
+	open     atomic.Bool // the fast path of Pass: the gate is open
+
+	mu      sync.Mutex
+	stopped bool          // guarded by mu: the run is over
+	live    int           // guarded by mu: workers that have not returned
+	parked  int           // guarded by mu: workers waiting at the gate
+	opened  chan struct{} // guarded by mu: closed when the gate opens or the run stops
+	idle    chan struct{} // guarded by mu: if not nil, closed when every live worker is parked
+
+	cold atomic.Int64  // workers that have not completed an exchange yet
+	warm chan struct{} // closed when cold reaches 0
+}
+
+func newPhase(n int) *phase {
+	p := &phase{live: n, opened: make(chan struct{}), warm: make(chan struct{})}
+	p.cold.Store(int64(n))
+	return p
+}
+
+// Pass is called by a worker before each exchange. It waits while the gate
+// is closed, and reports whether the worker goes on (false: the run is
+// over, return).
+func (p *phase) Pass() bool {
+	if p.open.Load() {
+		return true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for !p.open.Load() && !p.stopped {
+		p.parked++
+		p.checkIdle()
+		ch := p.opened
+		p.mu.Unlock()
+		<-ch
+		p.mu.Lock()
+		p.parked--
+	}
+	return !p.stopped
+}
+
+// checkIdle closes idle once every live worker is parked. Called with mu
+// held.
+func (p *phase) checkIdle() {
+	if p.idle != nil && p.parked == p.live {
+		close(p.idle)
+		p.idle = nil
+	}
+}
+
+// left is called once by each worker as it returns.
+func (p *phase) left() {
+	p.mu.Lock()
+	p.live--
+	p.checkIdle()
+	p.mu.Unlock()
 }
 
 // Warmed is called by each worker once, after its first complete exchange.
@@ -23,15 +79,69 @@ func (p *phase) Warmed() {
 	}
 }
 
+// Counting reports whether what a worker completes now is measured.
+func (p *phase) Counting() bool { return p.counting.Load() }
+
+// openGate lets the workers start exchanges.
+func (p *phase) openGate() {
+	p.mu.Lock()
+	p.open.Store(true)
+	close(p.opened)
+	p.opened = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// closeGate stops the workers at the gate and returns once every one of
+// them waits there (or has returned): the server then has no exchange in
+// flight. A worker's error on errc, or timeout, ends the wait.
+func (p *phase) closeGate(errc <-chan error, timeout time.Duration) error {
+	return p.drain(p.shut(), errc, timeout)
+}
+
+// shut closes the gate: the workers stop at it before their next exchange.
+// The result is closed once every live worker is there.
+func (p *phase) shut() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.open.Store(false)
+	idle := make(chan struct{})
+	p.idle = idle
+	p.checkIdle()
+	return idle
+}
+
+// drain waits for idle, the result of shut: for the exchanges in flight.
+func (p *phase) drain(idle <-chan struct{}, errc <-chan error, timeout time.Duration) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-idle:
+		return nil
+	case err := <-errc:
+		return err
+	case <-t.C:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return fmt.Errorf("%d of %d connections still in an exchange %s after the gate closed", p.live-p.parked, p.live, timeout)
+	}
+}
+
+// stop ends the run: parked workers return, and so do the others before
+// their next exchange.
+func (p *phase) stop() {
+	p.mu.Lock()
+	p.stopped = true
+	close(p.opened)
+	p.opened = make(chan struct{})
+	p.mu.Unlock()
+}
+
 // warmCap bounds how long the warm-up waits for every connection's first
 // exchange.
 const warmCap = 30 * time.Second
 
-// Counting reports whether what a worker completes now is measured.
-func (p *phase) Counting() bool { return p.counting.Load() }
-
-// Stopped reports whether the run is over: a worker returns.
-func (p *phase) Stopped() bool { return p.stopped.Load() }
+// drainCap bounds how long a closed gate waits for the exchanges in flight.
+const drainCap = 30 * time.Second
 
 // window is the measured part of one run.
 type window struct {
@@ -39,49 +149,125 @@ type window struct {
 	ServerCPU cpuTimes // the server process's CPU time over Elapsed
 }
 
-// drive dials n connections to srv and runs work on each in a goroutine of
-// its own: a warm-up of warm, longer if need be until every worker has
-// called p.Warmed() (at most warmCap), then measure with p.Counting() true, then
-// the connections' deadlines pass so blocked workers return. The first
-// error a worker returns before the end fails the run; errors after it
-// (the deadline's) do not.
-func drive(srv *server, n int, warm, measure time.Duration, work func(id int, c net.Conn, p *phase) error) (window, error) {
+// add accumulates another window of the same server.
+func (w *window) add(o window) {
+	w.Elapsed += o.Elapsed
+	w.ServerCPU.user += o.ServerCPU.user
+	w.ServerCPU.sys += o.ServerCPU.sys
+}
+
+// lane is one server's connections, each run by a worker of its own that
+// the lane's phase gates. Several lanes take turns in an interleaved run.
+type lane struct {
+	srv   *server
+	conns []net.Conn
+	p     *phase
+	errc  chan error // the first error of each worker that fails before the end
+	wg    sync.WaitGroup
+}
+
+// openLane dials n connections to srv and starts work on each, its gate
+// closed.
+func openLane(srv *server, n int, work func(id int, c net.Conn, p *phase) error) (*lane, error) {
 	conns, err := dialAll(srv.addr, n)
 	if err != nil {
-		return window{}, err
+		return nil, err
 	}
-	defer closeAll(conns)
-	p := &phase{warm: make(chan struct{})}
-	p.cold.Store(int64(n))
-	errc := make(chan error, n)
-	var wg sync.WaitGroup
+	l := &lane{srv: srv, conns: conns, p: newPhase(n), errc: make(chan error, n)}
 	for i, c := range conns {
-		wg.Add(1)
+		l.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			if err := work(i, c, p); err != nil && !p.Stopped() {
-				errc <- err
+			defer l.wg.Done()
+			defer l.p.left()
+			if err := work(i, c, l.p); err != nil && !l.stopped() {
+				l.errc <- err
 			}
 		}()
 	}
-	defer func() {
-		p.stopped.Store(true)
-		for _, c := range conns {
-			_ = c.SetDeadline(time.Now()) // unblock the workers
+	return l, nil
+}
+
+func (l *lane) stopped() bool {
+	l.p.mu.Lock()
+	defer l.p.mu.Unlock()
+	return l.p.stopped
+}
+
+// warmUp opens the gate for warm, longer if need be until every worker
+// has called p.Warmed() (at most warmCap), then closes it.
+func (l *lane) warmUp(warm time.Duration) error {
+	l.p.openGate()
+	err := waitErr(l.errc, warm)
+	if err == nil {
+		select {
+		case <-l.p.warm:
+		case err = <-l.errc:
+		case <-time.After(warmCap):
+			err = fmt.Errorf("%d of %d connections completed no exchange in %s", l.p.cold.Load(), len(l.conns), warm+warmCap)
 		}
-		wg.Wait()
-	}()
-	if err := waitErr(errc, warm); err != nil {
+	}
+	if cerr := l.p.closeGate(l.errc, drainCap); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// slice measures one turn of this lane: the server is idle when it starts
+// (every worker at the closed gate), the gate opens for d with counting on,
+// then closes, and the turn ends once every exchange in flight has
+// completed and been counted. So the window's server CPU is the work of
+// exactly the exchanges counted in it.
+func (l *lane) slice(d time.Duration) (window, error) {
+	pid := l.srv.cmd.Process.Pid
+	cpu0, err := cpuTime(pid)
+	if err != nil {
 		return window{}, err
 	}
-	select {
-	case <-p.warm:
-	case err := <-errc:
-		return window{}, err
-	case <-time.After(warmCap):
-		return window{}, fmt.Errorf("%d of %d connections completed no exchange in %s", p.cold.Load(), n, warm+warmCap)
+	t0 := time.Now()
+	l.p.counting.Store(true)
+	l.p.openGate()
+	err = waitErr(l.errc, d)
+	if cerr := l.p.closeGate(l.errc, drainCap); err == nil {
+		err = cerr
 	}
-	return timeWindow(srv, errc, &p.counting, measure)
+	l.p.counting.Store(false)
+	elapsed := time.Since(t0)
+	if err != nil {
+		return window{}, err
+	}
+	cpu1, err := cpuTime(pid)
+	if err != nil {
+		return window{}, err
+	}
+	return window{Elapsed: elapsed, ServerCPU: cpu1.sub(cpu0)}, nil
+}
+
+// close ends the lane's run: the workers return (the connections'
+// deadlines pass, for any still blocked) and the connections close.
+func (l *lane) close() {
+	l.p.stop()
+	for _, c := range l.conns {
+		_ = c.SetDeadline(time.Now()) // unblock the workers
+	}
+	l.wg.Wait()
+	closeAll(l.conns)
+}
+
+// drive runs one lane on srv alone: n connections, each running work in a
+// goroutine of its own, a warm-up of warm (longer if need be until every
+// worker has called p.Warmed(), at most warmCap), then one window of
+// measure. The first error a worker returns before the end fails the run;
+// errors after it (the deadline's) do not.
+func drive(srv *server, n int, warm, measure time.Duration, work func(id int, c net.Conn, p *phase) error) (window, error) {
+	l, err := openLane(srv, n, work)
+	if err != nil {
+		return window{}, err
+	}
+	defer l.close()
+	if err := l.warmUp(warm); err != nil {
+		return window{}, err
+	}
+	return l.slice(measure)
 }
 
 // waitErr waits d, or less if a worker's error arrives on errc first.

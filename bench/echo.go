@@ -125,45 +125,53 @@ func (s *server) stop() error {
 	}
 }
 
-// runEcho drives srv with sc for warm+measure and verifies every byte.
-func runEcho(srv *server, sc echoScenario, warm, measure time.Duration) (echoResult, error) {
-	var msgs atomic.Int64
-	lat := &latencies{}
-	w, err := drive(srv, sc.Conns, warm, measure, func(id int, c net.Conn, p *phase) error {
-		out := make([]byte, sc.Depth*sc.Size)
-		in := make([]byte, len(out))
-		var rtts []time.Duration
-		defer func() { lat.add(rtts) }()
-		for seq := 0; !p.Stopped(); seq++ {
-			fillPattern(out, id, seq)
-			t0 := time.Now()
-			_ = c.SetDeadline(t0.Add(30 * time.Second))
-			if _, err := c.Write(out); err != nil {
-				return err
-			}
-			if _, err := io.ReadFull(c, in); err != nil {
-				return err
-			}
-			if !bytes.Equal(in, out) {
-				return fmt.Errorf("conn %d round %d: echoed bytes differ: corruption, loss or reordering", id, seq)
-			}
-			if seq == 0 {
-				p.Warmed()
-			}
-			if p.Counting() {
-				msgs.Add(int64(sc.Depth))
-				if len(rtts) < maxSamplesPerConn {
-					rtts = append(rtts, time.Since(t0))
-				}
+// echoClient is the verifying load generator of one echo lane. Its
+// counters are shared by the lane's workers.
+type echoClient struct {
+	sc   echoScenario
+	msgs atomic.Int64
+	lat  latencies
+}
+
+// work runs one connection: it writes a batch of Depth messages, reads it
+// back and checks every byte, then the next, until the run is over.
+func (e *echoClient) work(id int, c net.Conn, p *phase) error {
+	out := make([]byte, e.sc.Depth*e.sc.Size)
+	in := make([]byte, len(out))
+	var rtts []time.Duration
+	defer func() { e.lat.add(rtts) }()
+	for seq := 0; p.Pass(); seq++ {
+		fillPattern(out, id, seq)
+		t0 := time.Now()
+		_ = c.SetDeadline(t0.Add(30 * time.Second))
+		if _, err := c.Write(out); err != nil {
+			return err
+		}
+		if _, err := io.ReadFull(c, in); err != nil {
+			return err
+		}
+		if !bytes.Equal(in, out) {
+			return fmt.Errorf("conn %d round %d: echoed bytes differ: corruption, loss or reordering", id, seq)
+		}
+		if seq == 0 {
+			p.Warmed()
+		}
+		if p.Counting() {
+			e.msgs.Add(int64(e.sc.Depth))
+			if len(rtts) < maxSamplesPerConn {
+				rtts = append(rtts, time.Since(t0))
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return echoResult{}, err
 	}
-	n := msgs.Load()
-	return echoResult{Msgs: n, Bytes: n * int64(sc.Size), Elapsed: w.Elapsed, ServerCPU: w.ServerCPU, Latency: lat}, nil
+	return nil
+}
+
+// result is what the client counted over w, the lane's measured windows.
+// Call it once the lane is closed: the workers hand in their latencies as
+// they return.
+func (e *echoClient) result(w window) echoResult {
+	n := e.msgs.Load()
+	return echoResult{Msgs: n, Bytes: n * int64(e.sc.Size), Elapsed: w.Elapsed, ServerCPU: w.ServerCPU, Latency: &e.lat}
 }
 
 // fillPattern writes bytes that depend on the connection and round, so a
@@ -208,6 +216,9 @@ func runEchoMatrix(cfg config, letters string) (section, error) {
 		Title: "Echo",
 		Note: "Each connection writes a batch of depth messages and reads the batch back before the next; " +
 			"the load generator checks every byte. Latency is the round trip of one batch. " +
+			"In a round, every server runs with its connections open, and the servers take turns, slice by slice: " +
+			"a turn starts with the server idle, lets the connections go for the slice, then waits for the batches in flight, " +
+			"so a turn's CPU is the work of exactly the messages it counts. " +
 			"CPU is the server process's user+system time from /proc. Figures are medians over rounds; ratios are medians of per-round ratios.",
 		Header: []string{"scenario", "server", "msgs/s", "MB/s", "p50 µs", "p99 µs", "p999 µs", "server CPU µs/msg",
 			"msgs/s vs net.Conn", "CPU/msg vs net.Conn", "msgs/s vs gnet", "CPU/msg vs gnet"},
@@ -220,8 +231,8 @@ func runEchoMatrix(cfg config, letters string) (section, error) {
 			sc.Conns = 100 // a quick run's scenario c: fewer connections, same shape
 			sc.Name = strings.Replace(sc.Name, "1,000 conns", "100 conns", 1)
 		}
-		fig, err := runRounds(cfg, sc.Name, nil, kindContenders(cfg.Kinds), func(srv *server) (echoResult, error) {
-			return runEcho(srv, sc, cfg.Warm, cfg.Measure)
+		fig, err := runInterleaved(cfg, sc.Name, kindContenders(cfg.Kinds), sc.Conns, func() laneClient {
+			return &echoClient{sc: sc}
 		})
 		if err != nil {
 			return sec, err

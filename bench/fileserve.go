@@ -192,7 +192,7 @@ func getFiles(srv *server, fc fileCase, body []byte, warm, measure time.Duration
 		buf := make([]byte, 64<<10)
 		var rtts []time.Duration
 		defer func() { lat.add(rtts) }()
-		for n := 0; !p.Stopped(); n++ {
+		for n := 0; p.Pass(); n++ {
 			t0 := time.Now()
 			_ = c.SetDeadline(t0.Add(30 * time.Second))
 			if _, err := c.Write(req); err != nil {

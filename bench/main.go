@@ -35,6 +35,7 @@ func main() {
 	rounds := flag.Int("rounds", 5, "A B A B rounds per scenario: the ratios are medians over rounds, so more, shorter rounds ride out the shared machine's swings better than fewer, longer ones")
 	warm := flag.Duration("warm", 500*time.Millisecond, "warm-up before measuring")
 	measure := flag.Duration("measure", 2*time.Second, "measured time per run")
+	slice := flag.Duration("slice", 250*time.Millisecond, "echo: each server's measured time is cut into turns of about this, taken in rotation with the other servers' (0: one turn each)")
 	only := flag.String("scenarios", "", "scenarios to run, by letter (default all): "+scenarioHelp)
 	loops := flag.Int("loops", runtime.NumCPU(), "server event loops")
 	quick := flag.Bool("quick", false, "a short run (under 2 minutes): 1 round of 1 s per scenario, smaller idle and file scenarios")
@@ -70,7 +71,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
-	cfg := config{Kinds: kinds, Rounds: *rounds, Loops: *loops, Warm: *warm, Measure: *measure, Quick: *quick}
+	cfg := config{Kinds: kinds, Rounds: *rounds, Loops: *loops, Warm: *warm, Measure: *measure, Slice: *slice, Quick: *quick}
 	if *quick {
 		cfg.Rounds, cfg.Warm, cfg.Measure = 1, 200*time.Millisecond, time.Second
 	}

@@ -168,14 +168,8 @@ func runRounds(cfg config, name string, args []string, cs []contender, run func(
 			if err != nil {
 				return nil, fmt.Errorf("%s, %s: %w", name, c.Label, err)
 			}
-			f := fig.of(c.Label)
-			p := res.Latency.percentiles(0.5, 0.99, 0.999)
-			f.rate = append(f.rate, res.rate())
-			f.mbps = append(f.mbps, res.mbps())
-			f.cpu = append(f.cpu, res.cpuPerMsg())
-			f.p50 = append(f.p50, us(p[0]))
-			f.p99 = append(f.p99, us(p[1]))
-			f.p999 = append(f.p999, us(p[2]))
+			fig.of(c.Label).addResult(res)
+			p := res.Latency.percentiles(0.5)
 			progress("%s round %d/%d %-10s %9.0f msgs/s %6.2f µs/msg (%.0f%% sys) p50 %.0f µs",
 				name, r+1, cfg.Rounds, c.Label, res.rate(), res.cpuPerMsg(), res.ServerCPU.sysShare()*100, us(p[0]))
 		}

@@ -15,6 +15,7 @@ type config struct {
 	Loops   int           // server event loops
 	Warm    time.Duration // warm-up before each measured run
 	Measure time.Duration // measured time per run
+	Slice   time.Duration // the echo family's turns: each server's Measure is cut into slices of about this, interleaved with the others'
 	Quick   bool          // -quick: fewer rounds, shorter runs, smaller scenarios
 }
 

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// A closed gate waits for the exchanges in flight, which are still
+// counted, and stops the workers before their next one; stop ends them.
+func TestPhaseGateDrainsThenHolds(t *testing.T) {
+	const n = 2
+	p := newPhase(n)
+	started := make(chan struct{}, n)
+	release := make(chan struct{})
+	var counted, exchanges atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer p.left()
+			for p.Pass() {
+				exchanges.Add(1)
+				started <- struct{}{}
+				<-release
+				if p.Counting() {
+					counted.Add(1)
+				}
+			}
+		}()
+	}
+	p.counting.Store(true)
+	p.openGate()
+	for i := 0; i < n; i++ {
+		<-started
+	}
+	idle := p.shut()
+	select {
+	case <-idle:
+		t.Fatalf("the gate is idle with %d exchanges in flight", n)
+	default: // both workers are blocked on release: it cannot be
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- p.drain(idle, nil, 10*time.Second) }()
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if got := counted.Load(); got != n {
+		t.Errorf("%d exchanges counted, want the %d in flight when the gate closed", got, n)
+	}
+	if got := exchanges.Load(); got != n {
+		t.Errorf("%d exchanges started, want %d: none after the gate closed", got, n)
+	}
+	p.stop()
+	wg.Wait()
+}
+
+// A gate that closes while a worker is stuck in an exchange gives up after
+// its timeout, with an error that says so.
+func TestPhaseGateTimesOut(t *testing.T) {
+	p := newPhase(1)
+	stuck, in := make(chan struct{}), make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer p.left()
+		for p.Pass() {
+			in <- struct{}{}
+			<-stuck
+		}
+	}()
+	p.openGate()
+	<-in
+	if err := p.closeGate(nil, 50*time.Millisecond); err == nil {
+		t.Error("closeGate returned nil with a worker in an exchange")
+	}
+	p.stop()
+	close(stuck)
+	<-done
+}
+
+// The echo family, once and tiny (scenario a): every server process starts,
+// they take turns of 50 ms, and each one's echoed bytes are checked and
+// counted.
+func TestEchoFamily(t *testing.T) {
+	noRaceExitSleep(t)
+	cfg := tinyConfig
+	cfg.Slice = 50 * time.Millisecond
+	if cfg.slices() != 4 {
+		t.Fatalf("%d slices of %v in %v, want 4", cfg.slices(), cfg.Slice, cfg.Measure)
+	}
+	sec, err := runEchoMatrix(cfg, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSection(t, sec, "overlap", "gnet", "netconn")
+}
