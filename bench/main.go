@@ -4,7 +4,7 @@
 // It reports msgs/s and server CPU per message (from /proc), and ratios
 // against net.Conn and raw gnet measured in the same run.
 //
-//	go run ./bench [-rounds 5] [-measure 2s] [-scenarios b,c]
+//	go run ./bench [-rounds 9] [-measure 1s] [-slice 250ms] [-scenarios b,c]
 //	go run ./bench server -kind overlap|gnet|netconn [-addr 127.0.0.1:0] [-mode echo|fanin|fanout|gather]
 //	go run ./bench server -kind fileserve|nethttp -root DIR
 //	go run ./bench soak [-duration 10m] [-conns 2000] [-every 5s]
@@ -32,9 +32,9 @@ func main() {
 			return
 		}
 	}
-	rounds := flag.Int("rounds", 5, "A B A B rounds per scenario: the ratios are medians over rounds, so more, shorter rounds ride out the shared machine's swings better than fewer, longer ones")
+	rounds := flag.Int("rounds", 9, "A B A B rounds per scenario: the ratios are medians over rounds, so more, shorter rounds ride out the shared machine's swings better than fewer, longer ones")
 	warm := flag.Duration("warm", 500*time.Millisecond, "warm-up before measuring")
-	measure := flag.Duration("measure", 2*time.Second, "measured time per run")
+	measure := flag.Duration("measure", time.Second, "measured time per run")
 	slice := flag.Duration("slice", 250*time.Millisecond, "echo: each server's measured time is cut into turns of about this, taken in rotation with the other servers' (0: one turn each)")
 	only := flag.String("scenarios", "", "scenarios to run, by letter (default all): "+scenarioHelp)
 	loops := flag.Int("loops", runtime.NumCPU(), "server event loops")
