@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -61,37 +62,30 @@ func closeAll(conns []net.Conn) {
 	}
 }
 
-// runPush is the client of a push family: it opens conns connections to
-// srv, runs read on each in a goroutine of its own (read checks what the
-// server sends and counts it in m until its connection fails), measures,
-// then closes the connections. A read that fails before that fails the
-// run, and so does a run in which nothing arrived.
+// runPush is the client of a push family: it opens a lane of conns
+// connections to srv, runs read on each in a goroutine of its own (read
+// checks what the server sends and counts it in m until its connection
+// fails), measures, then closes the lane. A read that fails before that
+// fails the run, and so does a run in which nothing arrived. The lane's
+// gate is not used: a push client only reads.
 func runPush(srv *server, conns int, warm, measure time.Duration, read func(id int, c net.Conn, m *meter) error) (echoResult, error) {
-	cs, err := dialAll(srv.addr, conns)
+	var m meter
+	arrived := make(chan struct{}, conns)
+	l, err := openLane(srv, conns, func(id int, c net.Conn, _ *phase) error {
+		err := read(id, &firstRead{Conn: c, arrived: arrived}, &m)
+		if err == nil {
+			err = errors.New("its reader returned")
+		}
+		return fmt.Errorf("connection %d: %w", id, err)
+	})
 	if err != nil {
 		return echoResult{}, err
 	}
-	var m meter
-	var ending atomic.Bool // the run is over: reads fail because their connections are closed
-	errc := make(chan error, len(cs))
-	var wg sync.WaitGroup
-	arrived := make(chan struct{}, len(cs))
-	for i, c := range cs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := read(i, &firstRead{Conn: c, arrived: arrived}, &m); !ending.Load() {
-				errc <- fmt.Errorf("connection %d: %w", i, err)
-			}
-		}()
-	}
-	res, err := echoResult{}, awaitAll(arrived, len(cs), errc, 10*time.Second)
+	res, err := echoResult{}, awaitAll(arrived, conns, l.errc, 10*time.Second)
 	if err == nil {
-		res, err = m.measure(srv, errc, warm, measure)
+		res, err = m.measure(srv, l.errc, warm, measure)
 	}
-	ending.Store(true)
-	closeAll(cs)
-	wg.Wait()
+	l.close()
 	if err == nil && res.Msgs == 0 {
 		err = fmt.Errorf("nothing arrived in %v", measure)
 	}
