@@ -142,56 +142,6 @@ func (b *bridge) OnShutdown(gnet.Engine) {
 	b.shutdown = true
 }
 
-func (b *bridge) OnTraffic(c gnet.Conn) gnet.Action {
-	g, ok := c.Context().(*gconn)
-	if !ok || g.closed {
-		// The connection first, the bridge after: a read on a connected
-		// socket does not touch the bridge's page.
-		if b.unbound != nil {
-			return b.datagram(c)
-		}
-		_, _ = c.Discard(-1)
-		return gnet.None
-	}
-	data, _ := c.Next(-1)
-	if len(data) == 0 {
-		return gnet.None
-	}
-	if g.lend {
-		// Lent: the handler sees gnet's buffer, valid until this returns;
-		// whatever it keeps is copied by Reclaim (see Options.LendReceived).
-		// The header is the loop's, not the connection's: one that stays
-		// in cache for every connection the loop serves.
-		buf := g.loop.lent
-		if buf == nil {
-			buf = new(wsabuf.Buf)
-			g.loop.lent = buf
-		}
-		g.pool.Lend(buf, data)
-		g.ep.Received(buf, nil)
-		if !buf.Reclaim() {
-			g.loop.lent = nil // its holders have it now
-		}
-		return gnet.None
-	}
-	buf, err := g.pool.Get(len(data))
-	if err != nil {
-		// No buffer space (clause 16): the bytes cannot be kept, so the
-		// stream is broken. Close rather than lose data silently; pending
-		// sends and the handler's Closed carry ErrNoBufs.
-		b.eng.sys.Logger.Warn("overlap: receive buffer pool exhausted; closing", "remote", c.RemoteAddr(), "err", err)
-		g.reason = &actor.OpError{Op: "read", Kind: actor.ErrNoBufs, Err: err}
-		return gnet.Close
-	}
-	copy(buf.Bytes(), data)
-	var from net.Addr
-	if g.info.Datagram && !g.info.Connected {
-		from = c.RemoteAddr()
-	}
-	g.ep.Received(buf, from)
-	return gnet.None
-}
-
 // datagram delivers one datagram of an unconnected UDP listener, with the
 // sender's address (copied: gnet recycles its per-datagram connection).
 func (b *bridge) datagram(c gnet.Conn) gnet.Action {

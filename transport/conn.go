@@ -3,7 +3,6 @@ package transport
 import (
 	"fmt"
 	"os"
-	"unsafe"
 
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
@@ -40,60 +39,6 @@ func (g *gconn) Info() actor.ConnInfo { return g.info }
 
 // Post runs fn on the connection's loop (safe from any goroutine).
 func (g *gconn) Post(fn func()) error { return g.loop.post(fn) }
-
-func (g *gconn) Writev(iov [][]byte) (int, error) {
-	if g.closed {
-		return 0, unix.EBADF
-	}
-	var n int
-	var err error
-	if len(iov) == 1 {
-		n, err = write(int(g.fd), iov[0]) // write(2) is cheaper than a one-segment writev
-	} else {
-		n, err = g.loop.iov.writev(int(g.fd), iov)
-	}
-	if testHookWritev != nil {
-		testHookWritev(len(iov), n)
-	}
-	if err != nil {
-		return n, os.NewSyscallError("writev", err)
-	}
-	return n, nil
-}
-
-// write and syscall3 follow Writev, which calls them on every echo: the
-// three share a page of code (see actor/socket_inline.go on why that
-// counts).
-
-// rawWriteMax is the largest write made without telling the scheduler. A
-// write to a non-blocking socket never waits; what it costs is the copy into
-// the socket buffer, a few microseconds for this much. The scheduler's
-// bookkeeping around a system call (entersyscall, exitsyscall: it lets
-// another thread take the processor if the call blocks) costs a measurable
-// share of a small echo, so small writes go without it. Larger ones keep it,
-// so that a long copy does not hold the processor from other goroutines.
-const rawWriteMax = 16 << 10
-
-// syscall3 makes a write-family system call of size bytes: raw when small.
-func syscall3(trap, a1, a2, a3 uintptr, size int) (uintptr, uintptr, unix.Errno) {
-	if size <= rawWriteMax {
-		return unix.RawSyscall(trap, a1, a2, a3)
-	}
-	return unix.Syscall(trap, a1, a2, a3)
-}
-
-// write is write(2) on the non-blocking fd, through syscall3.
-func write(fd int, b []byte) (int, error) {
-	var p unsafe.Pointer
-	if len(b) > 0 {
-		p = unsafe.Pointer(&b[0])
-	}
-	n, _, errno := syscall3(unix.SYS_WRITE, uintptr(fd), uintptr(p), uintptr(len(b)), len(b))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(n), nil
-}
 
 // testHookWritev, when set by a test, sees every writev: its segment count
 // and the bytes written.
