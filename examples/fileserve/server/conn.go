@@ -18,21 +18,13 @@ import (
 	"github.com/overlapio/overlap/wsabuf"
 )
 
-// A body leaves in sends of file regions, inFlight of them outstanding at
-// once; the kernel copies them from the page cache (actor.Send.File,
-// sendfile), so a response holds no buffer (and file regions do not count
-// toward the socket's pending-bytes limits). A region's completion is also
-// the response's sign of progress, which resets the read timeout.
-//
-// The first region is chunkSize bytes. Each region that completes within
-// an eighth of the read timeout doubles the next one's size, up to
-// maxChunk: a client that keeps up gets few, long sendfile calls and few
-// completions (each of which is a system call's worth of scheduling for
-// the event loop), and one that does not keeps small regions. So a client
-// is cut off only if it takes less than 512 KiB per ReadTimeout (17 KB/s
-// at the default 30 s) from the start, or slows from more than 4 regions'
-// worth per ReadTimeout (a region of 4 MiB: 560 KB/s) to less than
-// maxChunk per ReadTimeout (140 KB/s) within one region.
+// A body leaves in sends of file regions of chunkSize bytes, inFlight of
+// them outstanding at once; the kernel copies them from the page cache
+// (actor.Send.File, sendfile), so a response holds no buffer (and file
+// regions do not count toward the socket's pending-bytes limits). A
+// region's completion is also the response's sign of progress, which
+// resets the read timeout: with 512 KiB regions a client that takes less
+// than 512 KiB per ReadTimeout (17 KB/s at the default 30 s) is cut off.
 //
 // A body of smallBody bytes or less is read into a pooled buffer instead
 // and leaves with its head in one writev: one write and one TCP segment,
@@ -41,7 +33,6 @@ import (
 // as head and region).
 const (
 	chunkSize = 512 << 10
-	maxChunk  = 4 << 20
 	inFlight  = 2
 	smallBody = 64 << 10
 )
@@ -70,24 +61,8 @@ type conn struct {
 type response struct {
 	f        *os.File // nil for a response without a file body
 	off, end int64    // the next file byte to send, one past the last
-	chunk    int64    // the next region's size (see maxChunk)
 	pending  int      // sends not completed yet
 	keep     bool     // the connection stays open after it
-
-	sentAt      [inFlight]time.Time // when each send in flight was submitted, at sends % inFlight
-	sends, done int                 // sends submitted and completed
-}
-
-// completed notes the completion of the oldest send in flight (sends
-// complete in order) and grows the next region if it took less than an
-// eighth of timeout (any time when there is no timeout).
-func (r *response) completed(timeout time.Duration) {
-	took := time.Since(r.sentAt[r.done%inFlight])
-	r.done++
-	r.pending--
-	if (timeout <= 0 || took < timeout/8) && r.chunk < maxChunk {
-		r.chunk = min(2*r.chunk, maxChunk)
-	}
 }
 
 // Receive handles the socket's messages.
@@ -118,7 +93,7 @@ func (c *conn) Receive(ctx protoactor.Context) {
 			return
 		}
 		if c.resp != nil {
-			c.resp.completed(c.cfg.ReadTimeout)
+			c.resp.pending--
 			c.pump()
 		}
 	case *protoactor.ReceiveTimeout:
@@ -226,7 +201,7 @@ func (c *conn) serve(r *http1.Request, keep bool) {
 		c.start(h, nil, keep)
 		return
 	}
-	c.resp = &response{f: f, off: first, end: last, chunk: chunkSize, keep: keep}
+	c.resp = &response{f: f, off: first, end: last, keep: keep}
 	c.pumpWith(h)
 }
 
@@ -308,7 +283,7 @@ func (c *conn) pump() {
 // reset the connection.
 func (c *conn) sendChunk(head []byte) bool {
 	r := c.resp
-	n := min(r.chunk, r.end-r.off)
+	n := min(int64(chunkSize), r.end-r.off)
 	region := &actor.FileRegion{File: r.f, Offset: r.off, Length: n}
 	r.off += n
 	var bufs wsabuf.Buffers
@@ -349,9 +324,6 @@ func (c *conn) submit(m *actor.Send) bool {
 		_ = c.sock.Abort()
 		return false
 	}
-	r := c.resp
-	r.sentAt[r.sends%inFlight] = time.Now()
-	r.sends++
-	r.pending++
+	c.resp.pending++
 	return true
 }
