@@ -116,7 +116,14 @@ func (p *phase) drain(idle <-chan struct{}, errc <-chan error, timeout time.Dura
 	defer t.Stop()
 	select {
 	case <-idle:
-		return nil
+		// A worker that failed has put its error on errc before it left,
+		// perhaps just before idle closed: both may be ready.
+		select {
+		case err := <-errc:
+			return err
+		default:
+			return nil
+		}
 	case err := <-errc:
 		return err
 	case <-t.C:
@@ -147,13 +154,6 @@ const drainCap = 30 * time.Second
 type window struct {
 	Elapsed   time.Duration
 	ServerCPU cpuTimes // the server process's CPU time over Elapsed
-}
-
-// add accumulates another window of the same server.
-func (w *window) add(o window) {
-	w.Elapsed += o.Elapsed
-	w.ServerCPU.user += o.ServerCPU.user
-	w.ServerCPU.sys += o.ServerCPU.sys
 }
 
 // lane is one server's connections, each run by a worker of its own that
@@ -212,52 +212,68 @@ func (l *lane) warmUp(warm time.Duration) error {
 	return err
 }
 
-// slice measures one turn of this lane: the server is idle when it starts
-// (every worker at the closed gate), the gate opens for d with counting on,
-// then closes, and the turn ends once every exchange in flight has
-// completed and been counted. So the window's server CPU is the work of
-// exactly the exchanges counted in it.
+// slice measures one turn of this lane with the server's CPU time over it:
+// the server is idle when it starts (every worker at the closed gate), and
+// the turn ends once every exchange in flight has completed and been
+// counted (see turn).
 func (l *lane) slice(d time.Duration) (window, error) {
-	pid := l.srv.cmd.Process.Pid
-	cpu0, err := cpuTime(pid)
+	cpu0, err := l.cpu()
 	if err != nil {
 		return window{}, err
 	}
-	t0 := time.Now()
-	l.p.counting.Store(true)
-	l.p.openGate()
-	err = waitErr(l.errc, d)
-	if cerr := l.p.closeGate(l.errc, drainCap); err == nil {
-		err = cerr
-	}
-	l.p.counting.Store(false)
-	elapsed := time.Since(t0)
+	elapsed, err := l.turn(d)
 	if err != nil {
 		return window{}, err
 	}
-	cpu1, err := cpuTime(pid)
+	cpu1, err := l.cpu()
 	if err != nil {
 		return window{}, err
 	}
 	return window{Elapsed: elapsed, ServerCPU: cpu1.sub(cpu0)}, nil
 }
 
-// close ends the lane's run: the workers return (the connections'
-// deadlines pass, for any still blocked) and the connections close.
+// turn opens the gate for d with counting on, then closes it and waits for
+// the exchanges in flight, which are counted too. It returns how long that
+// took.
+func (l *lane) turn(d time.Duration) (time.Duration, error) {
+	t0 := time.Now()
+	l.p.counting.Store(true)
+	l.p.openGate()
+	err := waitErr(l.errc, d)
+	if cerr := l.p.closeGate(l.errc, drainCap); err == nil {
+		err = cerr
+	}
+	l.p.counting.Store(false)
+	return time.Since(t0), err
+}
+
+// cpu is the server process's CPU time so far.
+func (l *lane) cpu() (cpuTimes, error) { return cpuTime(l.srv.cmd.Process.Pid) }
+
+// err is the error of a worker that failed before the end and that no
+// wait has taken yet, if any.
+func (l *lane) err() error {
+	select {
+	case err := <-l.errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+// close ends the lane's run: the connections close, and the workers,
+// blocked on them or not, return.
 func (l *lane) close() {
 	l.p.stop()
-	for _, c := range l.conns {
-		_ = c.SetDeadline(time.Now()) // unblock the workers
-	}
+	closeAll(l.conns) // unblocks the workers, whatever deadline they set
 	l.wg.Wait()
-	closeAll(l.conns)
 }
 
 // drive runs one lane on srv alone: n connections, each running work in a
 // goroutine of its own, a warm-up of warm (longer if need be until every
 // worker has called p.Warmed(), at most warmCap), then one window of
 // measure. The first error a worker returns before the end fails the run;
-// errors after it (the deadline's) do not.
+// errors after it (those of the connections closing) do not.
 func drive(srv *server, n int, warm, measure time.Duration, work func(id int, c net.Conn, p *phase) error) (window, error) {
 	l, err := openLane(srv, n, work)
 	if err != nil {

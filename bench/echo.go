@@ -209,16 +209,20 @@ func pairedRatio(a, b []float64) paired {
 	return paired{median(r), slices.Min(r), slices.Max(r)}
 }
 
+// echoTitle is the echo family's section title.
+const echoTitle = "Echo"
+
 // runEchoMatrix runs the echo scenarios named by letters, rounds times each
 // with every server kind in turn.
 func runEchoMatrix(cfg config, letters string) (section, error) {
 	sec := section{
-		Title: "Echo",
+		Title: echoTitle,
 		Note: "Each connection writes a batch of depth messages and reads the batch back before the next; " +
 			"the load generator checks every byte. Latency is the round trip of one batch. " +
 			"In a round, every server runs with its connections open, and the servers take turns, slice by slice: " +
 			"a turn starts with the server idle, lets the connections go for the slice, then waits for the batches in flight, " +
-			"so a turn's CPU is the work of exactly the messages it counts. " +
+			"which count; a server's CPU is taken from before its first turn to after the round's last, so it covers all the work " +
+			"of the messages it counted, and between turns the server is idle. " +
 			"CPU is the server process's user+system time from /proc. Figures are medians over rounds; ratios are medians of per-round ratios.",
 		Header: []string{"scenario", "server", "msgs/s", "MB/s", "p50 µs", "p99 µs", "p999 µs", "server CPU µs/msg",
 			"msgs/s vs net.Conn", "CPU/msg vs net.Conn", "msgs/s vs gnet", "CPU/msg vs gnet"},

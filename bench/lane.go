@@ -77,20 +77,40 @@ func interleaveRound(cfg config, name string, r int, cs []contender, conns int, 
 	slices := cfg.slices()
 	d := cfg.Measure / time.Duration(slices)
 	windows := make([]window, n)
+	cpu0 := make([]cpuTimes, n)
+	for i, l := range lanes {
+		if cpu0[i], err = l.cpu(); err != nil {
+			return err
+		}
+	}
 	for s := 0; s < slices; s++ {
 		for k := range cs {
 			i := (k + s + r) % n
-			w, err := lanes[i].slice(d)
+			elapsed, err := lanes[i].turn(d)
 			if err != nil {
 				return fmt.Errorf("%s, %s: %w", name, cs[i].Label, err)
 			}
-			windows[i].add(w)
+			windows[i].Elapsed += elapsed
 		}
 		progress("%s round %d/%d, slice %d/%d", name, r+1, cfg.Rounds, s+1, slices)
 	}
-	for i := range lanes {
-		lanes[i].close() // the workers hand in their latencies
+	// A server's CPU time is taken over the whole round, from before its
+	// first turn to after the last turn of all: what it does for a message
+	// after the client has it back (a completion, a release) is counted
+	// even when it runs after its turn. Between its turns it is idle.
+	for i, l := range lanes {
+		cpu1, err := l.cpu()
+		if err != nil {
+			return err
+		}
+		windows[i].ServerCPU = cpu1.sub(cpu0[i])
+	}
+	for i, l := range lanes {
+		l.close() // the workers hand in their latencies
 		lanes[i] = nil
+		if err := l.err(); err != nil {
+			return fmt.Errorf("%s, %s: %w", name, cs[i].Label, err)
+		}
 	}
 	for i, c := range cs {
 		res := clients[i].result(windows[i])

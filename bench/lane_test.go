@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -55,7 +56,35 @@ func TestPhaseGateDrainsThenHolds(t *testing.T) {
 		t.Errorf("%d exchanges started, want %d: none after the gate closed", got, n)
 	}
 	p.stop()
-	wg.Wait()
+	waitWithin(t, &wg, 10*time.Second)
+}
+
+// A worker that fails puts its error on errc and then leaves; closing the
+// gate right after returns that error, every time, though every live worker
+// is (trivially) at the gate.
+func TestPhaseGateReportsTheLastWorkersError(t *testing.T) {
+	for i := 0; i < 100; i++ {
+		p := newPhase(1)
+		errc := make(chan error, 1)
+		want := errors.New("echoed bytes differ")
+		errc <- want
+		p.left()
+		if err := p.closeGate(errc, 10*time.Second); err != want {
+			t.Fatalf("try %d: closeGate returned %v, want the worker's error", i, err)
+		}
+	}
+}
+
+// waitWithin waits for wg, failing the test if that takes longer than d.
+func waitWithin(t *testing.T, wg *sync.WaitGroup, d time.Duration) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("workers still running %v after the run stopped", d)
+	}
 }
 
 // A gate that closes while a worker is stuck in an exchange gives up after
@@ -79,7 +108,11 @@ func TestPhaseGateTimesOut(t *testing.T) {
 	}
 	p.stop()
 	close(stuck)
-	<-done
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not return after stop")
+	}
 }
 
 // The echo family, once and tiny (scenario a): every server process starts,
