@@ -2,9 +2,11 @@ package transport
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,9 +29,11 @@ type watcher struct {
 	ep   *os.File // the epoll instance, pollable: run waits on it through Go's netpoller
 	epfd int      // ep's descriptor, for epoll_ctl; used on the loops, which end before stop
 
-	mu    sync.Mutex
-	conns map[int32]*gconn // guarded by mu; fd -> connection waiting
-	done  chan struct{}
+	mu      sync.Mutex
+	conns   map[int32]*gconn // guarded by mu; fd -> connection waiting
+	broken  error            // guarded by mu: why run ended before stop, if it did
+	stopped bool             // guarded by mu: stop has closed ep
+	done    chan struct{}
 }
 
 func newWatcher() (*watcher, error) {
@@ -43,6 +47,13 @@ func newWatcher() (*watcher, error) {
 	}
 	// Non-blocking, so os.NewFile registers it with the netpoller.
 	w := &watcher{ep: os.NewFile(uintptr(epfd), "overlap-writable"), epfd: epfd, conns: make(map[int32]*gconn), done: make(chan struct{})}
+	// A descriptor the netpoller could not take (its epoll_ctl failed:
+	// max_user_watches reached) has no deadlines: fail here rather than
+	// in the first wait.
+	if err := w.ep.SetReadDeadline(time.Time{}); err != nil {
+		_ = w.ep.Close()
+		return nil, fmt.Errorf("overlap: the writability watcher's epoll instance is not pollable: %w", err)
+	}
 	rc, err := w.ep.SyscallConn()
 	if err != nil {
 		_ = w.ep.Close()
@@ -59,6 +70,10 @@ func (w *watcher) arm(c *gconn) error {
 		c.onWake = c.wake // published to the watcher by w.mu
 	}
 	w.mu.Lock()
+	if err := w.broken; err != nil {
+		w.mu.Unlock()
+		return err // no Writable would come: fail the socket rather than stall it
+	}
 	w.conns[fd] = c
 	w.mu.Unlock()
 	ev := unix.EpollEvent{Events: unix.EPOLLOUT | unix.EPOLLONESHOT, Fd: fd}
@@ -93,23 +108,33 @@ func (w *watcher) forget(c *gconn) {
 }
 
 // run posts each connection's Writable to its loop until stop closes the
-// epoll instance.
+// epoll instance. If it ends otherwise, it says why in w.broken, which arm
+// returns from then on.
 func (w *watcher) run(rc syscall.RawConn) {
 	defer close(w.done)
 	events := make([]unix.EpollEvent, 128)
-	for {
-		var n int
-		var werr error
-		err := rc.Read(func(fd uintptr) bool {
-			for {
-				n, werr = unix.EpollWait(int(fd), events, 0)
-				if werr != unix.EINTR {
-					return werr != nil || n > 0 // else wait until it is readable
-				}
+	var n int
+	var werr error
+	take := func(fd uintptr) bool {
+		for {
+			n, werr = unix.EpollWait(int(fd), events, 0)
+			if werr != unix.EINTR {
+				return werr != nil || n > 0 // else wait until it is readable
 			}
-		})
-		if err != nil || werr != nil {
-			return // closed by stop
+		}
+	}
+	for {
+		err := rc.Read(take)
+		if err == nil && werr != nil {
+			err = os.NewSyscallError("epoll_wait", werr)
+		}
+		if err != nil {
+			w.mu.Lock()
+			if !w.stopped {
+				w.broken = fmt.Errorf("overlap: the writability watcher failed: %w", err)
+			}
+			w.mu.Unlock()
+			return
 		}
 		for _, ev := range events[:n] {
 			w.mu.Lock()
@@ -124,6 +149,9 @@ func (w *watcher) run(rc syscall.RawConn) {
 
 // stop ends the goroutine and closes the epoll instance.
 func (w *watcher) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
 	_ = w.ep.Close()
 	<-w.done
 }

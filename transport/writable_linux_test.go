@@ -5,12 +5,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/overlapio/overlap/internal/leaktest"
 )
 
 // The watcher's goroutine waits on Go's netpoller ("IO wait"), not in a
 // blocking epoll_wait ("syscall"): parked, it holds no thread and gives the
 // runtime no processor to take back. stop ends it.
 func TestWatcherWaitsInTheNetpoller(t *testing.T) {
+	leaktest.Check(t) // the goroutine and the epoll descriptor, after stop
 	w, err := newWatcher()
 	if err != nil {
 		t.Fatal(err)
@@ -22,10 +25,36 @@ func TestWatcherWaitsInTheNetpoller(t *testing.T) {
 		if state == "IO wait" {
 			return
 		}
+		select {
+		case <-w.done:
+			t.Fatalf("the watcher's goroutine ended before stop: %v", w.broken)
+		default:
+		}
 		if state == "syscall" || time.Now().After(deadline) {
 			t.Fatalf("the watcher's goroutine is in state %q, want \"IO wait\"", state)
 		}
 		runtime.Gosched() // it has not reached its wait yet
+	}
+}
+
+// A watcher whose wait fails other than by stop says so to every later
+// arm: a socket whose buffer is full then fails, rather than wait for a
+// Writable that would never come.
+func TestWatcherFailureFailsArm(t *testing.T) {
+	w, err := newWatcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.stop()
+	_ = w.ep.Close() // not through stop: as if the epoll instance had failed
+	select {
+	case <-w.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the watcher's goroutine did not end when its epoll instance closed")
+	}
+	err = w.arm(&gconn{fd: 1})
+	if err == nil || !strings.Contains(err.Error(), "watcher failed") {
+		t.Fatalf("arm after the watcher failed: %v, want its failure", err)
 	}
 }
 
