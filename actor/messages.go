@@ -52,7 +52,10 @@ type Send struct {
 	// the region holds no memory. The file must stay open, and its region
 	// as long, until the completion: a region the file no longer has fails
 	// the send with ErrConnAborted and resets the connection, as a stream
-	// with a hole in it must be.
+	// with a hole in it must be. Sends queued back to back whose regions
+	// carry on from one another in the same file, with no buffers of their
+	// own, may go in one sendfile call; each still completes on its own,
+	// in order.
 	File *FileRegion
 }
 

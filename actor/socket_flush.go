@@ -251,10 +251,26 @@ func (s *Socket) writeOne(op *sendOp) {
 const maxSendFile = 0x7ffff000
 
 // writeFile sends what is left of op's file region with sendfile, once its
-// segments are written.
+// segments are written. The regions of the sends queued right behind it
+// that carry on from it in the same file, with nothing of their own before
+// them (no buffers, no flags), go in the same call: a body sent as many
+// regions (fileserve's, each region's completion a sign of progress) takes
+// a call per socket buffer's worth, not per region. advance completes each
+// send, in order, as its bytes go.
 func (s *Socket) writeFile(op *sendOp) {
 	done := op.sent - op.fileStart()
-	want := min(int(op.file.Length)-done, maxSendFile) // > 0: a finished region's send is complete
+	want := int(op.file.Length) - done // > 0: a finished region's send is complete
+	end := op.file.Offset + op.file.Length
+	for i := s.head + 1; i < len(s.act) && want < maxSendFile; i++ {
+		next := &s.act[i]
+		if next.kind != opData || next.file == nil || next.flags != 0 || next.try || next.fileStart() != 0 ||
+			next.file.File != op.file.File || next.file.Offset != end {
+			break
+		}
+		want += int(next.file.Length)
+		end += next.file.Length
+	}
+	want = min(want, maxSendFile)
 	n, err := s.conn.SendFile(op.file.File, op.file.Offset+int64(done), want)
 	if n == 0 && err == nil {
 		// The file ends before its region: the stream would have a hole.

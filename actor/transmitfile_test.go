@@ -242,3 +242,51 @@ func TestTransmitFileEmptyRegion(t *testing.T) {
 		}
 	}
 }
+
+// Regions queued back to back that carry on from one another in the same
+// file go in one sendfile call; each send still completes on its own, in
+// order, with its own count. A region elsewhere in the file, or behind
+// buffers of its own, starts a call of its own.
+func TestTransmitFileContiguousRegionsShareACall(t *testing.T) {
+	h := newHarness(t, ConnInfo{}, Options{}, nil)
+	f, data := tempFile(t, 10_000)
+	h.fc.setBudget(0) // the writer stalls until all are queued
+	sends := []struct {
+		head        string
+		off, length int64
+	}{{"", 0, 1000}, {"", 1000, 1000}, {"", 2000, 500}, {"", 5000, 1000}, {"h", 6000, 1000}}
+	var ovs []*Overlapped
+	for i, sd := range sends {
+		ov := new(Overlapped)
+		m := &Send{File: &FileRegion{File: f, Offset: sd.off, Length: sd.length}, Overlapped: ov, ReplyTo: h.col.pid, Tag: i}
+		if sd.head != "" {
+			m.Buffers = wsabuf.Buffers{[]byte(sd.head)}
+		}
+		if err := h.sock.Send(m); err != ErrIOPending {
+			t.Fatal(err)
+		}
+		ovs = append(ovs, ov)
+	}
+	h.fc.setBudget(-1)
+	h.fc.writable()
+	for i, ov := range ovs {
+		want := len(sends[i].head) + int(sends[i].length)
+		if n, err := waitOv(t, ov); n != want || err != nil {
+			t.Errorf("send %d: completion (%d, %v), want (%d, nil)", i, n, err, want)
+		}
+	}
+	h.checkOnce(len(sends))
+	want := string(data[:2500]) + string(data[5000:6000]) + "h" + string(data[6000:7000])
+	if got := string(h.fc.wireBytes()); got != want {
+		t.Errorf("wire: %d bytes, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
+	}
+	var offered []int
+	for _, c := range h.fc.callLog() {
+		if c.Op == "sendfile" && c.N > 0 {
+			offered = append(offered, c.Offered)
+		}
+	}
+	if len(offered) != 3 || offered[0] != 2500 || offered[1] != 1000 || offered[2] != 1000 {
+		t.Errorf("sendfile calls offered %v bytes, want [2500 1000 1000]: the three contiguous regions in one call", offered)
+	}
+}
