@@ -250,6 +250,12 @@ func (s *Socket) writeOne(op *sendOp) {
 // maxSendFile is the most one sendfile call is asked for: Linux's own cap.
 const maxSendFile = 0x7ffff000
 
+// maxMergedFile bounds how far writeFile extends a call over the regions
+// behind the head: the kernel takes about a socket buffer's worth per call
+// anyway (Go's own sendfile loop asks for 4 MiB at a time), and the bound
+// keeps the scan of the queue short.
+const maxMergedFile = 4 << 20
+
 // writeFile sends what is left of op's file region with sendfile, once its
 // segments are written. The regions of the sends queued right behind it
 // that carry on from it in the same file, with nothing of their own before
@@ -257,14 +263,17 @@ const maxSendFile = 0x7ffff000
 // regions (fileserve's, each region's completion a sign of progress) takes
 // a call per socket buffer's worth, not per region. advance completes each
 // send, in order, as its bytes go.
+//
+// op is the head of the queue (s.act[s.head]), the only send that may be
+// partly written; the ones behind it have sent nothing.
 func (s *Socket) writeFile(op *sendOp) {
 	done := op.sent - op.fileStart()
 	want := int(op.file.Length) - done // > 0: a finished region's send is complete
 	end := op.file.Offset + op.file.Length
-	for i := s.head + 1; i < len(s.act) && want < maxSendFile; i++ {
+	for i := s.head + 1; i < len(s.act) && want < maxMergedFile; i++ {
 		next := &s.act[i]
 		if next.kind != opData || next.file == nil || next.flags != 0 || next.try || next.fileStart() != 0 ||
-			next.file.File != op.file.File || next.file.Offset != end {
+			next.sent != 0 || next.file.File != op.file.File || next.file.Offset != end {
 			break
 		}
 		want += int(next.file.Length)

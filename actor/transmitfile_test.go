@@ -276,6 +276,7 @@ func TestTransmitFileContiguousRegionsShareACall(t *testing.T) {
 		}
 	}
 	h.checkOnce(len(sends))
+	checkTagOrder(t, h.col.completions(), len(sends))
 	want := string(data[:2500]) + string(data[5000:6000]) + "h" + string(data[6000:7000])
 	if got := string(h.fc.wireBytes()); got != want {
 		t.Errorf("wire: %d bytes, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
@@ -288,5 +289,95 @@ func TestTransmitFileContiguousRegionsShareACall(t *testing.T) {
 	}
 	if len(offered) != 3 || offered[0] != 2500 || offered[1] != 1000 || offered[2] != 1000 {
 		t.Errorf("sendfile calls offered %v bytes, want [2500 1000 1000]: the three contiguous regions in one call", offered)
+	}
+}
+
+// checkTagOrder asserts that the completions came in tag order 0..n-1.
+func checkTagOrder(t *testing.T, got []*Completion, n int) {
+	t.Helper()
+	if len(got) != n {
+		t.Fatalf("%d completions, want %d", len(got), n)
+	}
+	for i, c := range got {
+		if c.Tag != i {
+			t.Fatalf("completion %d has tag %v: out of order", i, c.Tag)
+		}
+	}
+}
+
+// queueRegions submits back-to-back regions of f of the given lengths from
+// offset 0, each a send of its own tagged by its index, while the writer is
+// stalled, then lets it go with per bytes a call (0: all it is offered).
+func queueRegions(t *testing.T, h *harness, f *os.File, lengths []int64, per int) []*Overlapped {
+	t.Helper()
+	h.fc.setBudget(0)
+	var ovs []*Overlapped
+	var off int64
+	for i, n := range lengths {
+		ov := new(Overlapped)
+		if err := h.sock.Send(&Send{File: &FileRegion{File: f, Offset: off, Length: n}, Overlapped: ov, ReplyTo: h.col.pid, Tag: i}); err != ErrIOPending {
+			t.Fatal(err)
+		}
+		off += n
+		ovs = append(ovs, ov)
+	}
+	if per > 0 {
+		h.fc.setPerCall(per)
+	}
+	h.fc.setBudget(-1)
+	h.fc.writable()
+	return ovs
+}
+
+// Short counts that end inside a merged run, at every kind of place, lose
+// no byte and repeat none: each send completes once, in order, whole.
+func TestTransmitFileMergedShortCounts(t *testing.T) {
+	lengths := []int64{1000, 1000, 777, 3000, 1}
+	for _, per := range []int{1, 333, 999, 1000, 1001, 1700, 4096} {
+		h := newHarness(t, ConnInfo{}, Options{}, nil)
+		f, data := tempFile(t, 5778)
+		h.fc.mu.Lock()
+		h.fc.shortNil = true // short counts come with no error, as sendfile's do
+		h.fc.mu.Unlock()
+		h.fc.setAutoWake(true)
+		ovs := queueRegions(t, h, f, lengths, per)
+		for i, ov := range ovs {
+			if n, err := waitOv(t, ov); n != int(lengths[i]) || err != nil {
+				t.Errorf("%d a call, send %d: completion (%d, %v), want (%d, nil)", per, i, n, err, lengths[i])
+			}
+		}
+		h.checkOnce(len(lengths))
+		checkTagOrder(t, h.col.completions(), len(lengths))
+		if got := h.fc.wireBytes(); string(got) != string(data) {
+			t.Errorf("%d a call: wire %d bytes, want %d (first difference at %d)", per, len(got), len(data), firstDiff(string(got), string(data)))
+		}
+	}
+}
+
+// A file that ends inside the second of three merged regions: the first
+// send completes whole, the second fails with what it sent and
+// ErrConnAborted, the third fails with nothing sent, and the connection
+// is reset.
+func TestTransmitFileMergedFileEndsInSecond(t *testing.T) {
+	h := newHarness(t, ConnInfo{}, Options{}, nil)
+	f, data := tempFile(t, 1500)
+	ovs := queueRegions(t, h, f, []int64{1000, 1000, 1000}, 0)
+	want := []struct {
+		n   int
+		err error
+	}{{1000, nil}, {500, ErrConnAborted}, {0, ErrConnAborted}}
+	for i, ov := range ovs {
+		n, err := waitOv(t, ov)
+		if n != want[i].n || !errors.Is(err, want[i].err) || (want[i].err == nil) != (err == nil) {
+			t.Errorf("send %d: completion (%d, %v), want (%d, %v)", i, n, err, want[i].n, want[i].err)
+		}
+	}
+	h.checkOnce(3)
+	checkTagOrder(t, h.col.completions(), 3)
+	if got := h.fc.wireBytes(); string(got) != string(data) {
+		t.Errorf("wire: %d bytes, want the file's %d", len(got), len(data))
+	}
+	if !h.fc.isClosed() {
+		t.Error("the connection was not closed")
 	}
 }
