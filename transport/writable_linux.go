@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/overlapio/overlap/actor"
 )
 
 // watcher tells connections when their socket can take more bytes. gnet only
@@ -34,6 +36,8 @@ type watcher struct {
 	broken  error            // guarded by mu: why run ended before stop, if it did
 	stopped bool             // guarded by mu: stop has closed ep
 	done    chan struct{}
+
+	notify func(*gconn) // tells a connection it may write: (*gconn).postWritable, or a test's
 }
 
 func newWatcher() (*watcher, error) {
@@ -46,7 +50,7 @@ func newWatcher() (*watcher, error) {
 		return nil, os.NewSyscallError("fcntl", err)
 	}
 	// Non-blocking, so os.NewFile registers it with the netpoller.
-	w := &watcher{ep: os.NewFile(uintptr(epfd), "overlap-writable"), epfd: epfd, conns: make(map[int32]*gconn), done: make(chan struct{})}
+	w := &watcher{ep: os.NewFile(uintptr(epfd), "overlap-writable"), epfd: epfd, conns: make(map[int32]*gconn), done: make(chan struct{}), notify: (*gconn).postWritable}
 	// A descriptor the netpoller could not take (its epoll_ctl failed:
 	// max_user_watches reached) has no deadlines: fail here rather than
 	// in the first wait.
@@ -70,11 +74,15 @@ func (w *watcher) arm(c *gconn) error {
 		c.onWake = c.wake // published to the watcher by w.mu
 	}
 	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return errWatcherStopped // its epoll descriptor is closed, perhaps reused
+	}
 	if err := w.broken; err != nil {
 		w.mu.Unlock()
 		return err // no Writable would come: fail the socket rather than stall it
 	}
-	w.conns[fd] = c
+	w.conns[fd] = c // in the same hold as the check: a failure after it wakes c
 	w.mu.Unlock()
 	ev := unix.EpollEvent{Events: unix.EPOLLOUT | unix.EPOLLONESHOT, Fd: fd}
 	op := unix.EPOLL_CTL_MOD
@@ -129,11 +137,7 @@ func (w *watcher) run(rc syscall.RawConn) {
 			err = os.NewSyscallError("epoll_wait", werr)
 		}
 		if err != nil {
-			w.mu.Lock()
-			if !w.stopped {
-				w.broken = fmt.Errorf("overlap: the writability watcher failed: %w", err)
-			}
-			w.mu.Unlock()
+			w.fail(err)
 			return
 		}
 		for _, ev := range events[:n] {
@@ -141,11 +145,34 @@ func (w *watcher) run(rc syscall.RawConn) {
 			c := w.conns[ev.Fd]
 			w.mu.Unlock()
 			if c != nil {
-				c.postWritable()
+				w.notify(c)
 			}
 		}
 	}
 }
+
+// fail records why run ended, unless stop ended it, and wakes every
+// connection waiting: each tries its write again, and if the socket is
+// still full its next arm fails the socket with w.broken rather than
+// leave it waiting for a Writable that would never come.
+func (w *watcher) fail(err error) {
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return
+	}
+	w.broken = &actor.OpError{Op: "epoll_wait", Kind: actor.ErrConnAborted,
+		Err: fmt.Errorf("overlap: the writability watcher failed: %w", err)}
+	waiting := w.conns
+	w.conns = make(map[int32]*gconn)
+	w.mu.Unlock()
+	for _, c := range waiting {
+		w.notify(c)
+	}
+}
+
+// errWatcherStopped is arm's error once the engine has stopped.
+var errWatcherStopped = &actor.OpError{Op: "epoll_ctl", Kind: actor.ErrConnAborted, Err: errors.New("overlap: the engine has stopped")}
 
 // stop ends the goroutine and closes the epoll instance.
 func (w *watcher) stop() {

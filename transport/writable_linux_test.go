@@ -1,11 +1,15 @@
 package transport
 
 import (
+	"errors"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/overlapio/overlap/actor"
 	"github.com/overlapio/overlap/internal/leaktest"
 )
 
@@ -37,24 +41,62 @@ func TestWatcherWaitsInTheNetpoller(t *testing.T) {
 	}
 }
 
-// A watcher whose wait fails other than by stop says so to every later
-// arm: a socket whose buffer is full then fails, rather than wait for a
-// Writable that would never come.
+// A watcher whose wait fails other than by stop wakes the connections
+// waiting on it, and says why to every later arm: a socket whose buffer is
+// still full then fails (ErrConnAborted) rather than wait for a Writable
+// that would never come. After stop, arm fails too.
 func TestWatcherFailureFailsArm(t *testing.T) {
 	w, err := newWatcher()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.stop()
+	woken := make(chan *gconn, 1)
+	w.notify = func(c *gconn) { woken <- c }
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	// Fill fds[0]'s buffer, so that its Writable can only come from the
+	// failure.
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := unix.Write(fds[0], chunk); err == unix.EAGAIN {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	waiting := &gconn{fd: int32(fds[0])}
+	if err := w.arm(waiting); err != nil {
+		t.Fatal(err)
+	}
 	_ = w.ep.Close() // not through stop: as if the epoll instance had failed
 	select {
 	case <-w.done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the watcher's goroutine did not end when its epoll instance closed")
 	}
-	err = w.arm(&gconn{fd: 1})
-	if err == nil || !strings.Contains(err.Error(), "watcher failed") {
-		t.Fatalf("arm after the watcher failed: %v, want its failure", err)
+	select {
+	case c := <-woken:
+		if c != waiting {
+			t.Fatalf("woke %p, want the waiting connection %p", c, waiting)
+		}
+	default: // fail wakes them before run returns, so before done closes
+		t.Fatal("the connection waiting when the watcher failed was not woken")
+	}
+	err = w.arm(&gconn{fd: int32(fds[1])})
+	if !errors.Is(err, actor.ErrConnAborted) || !strings.Contains(err.Error(), "watcher failed") {
+		t.Fatalf("arm after the watcher failed: %v, want ErrConnAborted and its failure", err)
+	}
+	w.stop()
+	if err := w.arm(&gconn{fd: int32(fds[1])}); !errors.Is(err, actor.ErrConnAborted) {
+		t.Fatalf("arm after stop: %v, want ErrConnAborted", err)
 	}
 }
 
