@@ -285,8 +285,8 @@ func (f *fakeConn) decide(offered int) (int, error) {
 		n = min(n, room)
 	}
 	if n < offered {
-		if f.shortNil {
-			return n, nil
+		if f.shortNil && n > 0 {
+			return n, nil // a full socket still says EAGAIN: (0, nil) is sendfile's end of file
 		}
 		return n, f.eagain("writev")
 	}
