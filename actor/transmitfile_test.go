@@ -4,9 +4,9 @@ import (
 	"errors"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/overlapio/overlap/internal/testfile"
 	"github.com/overlapio/overlap/wsabuf"
 )
 
@@ -17,16 +17,7 @@ func tempFile(t *testing.T, n int) (*os.File, []byte) {
 	for i := range data {
 		data[i] = byte(i*7 + i>>8)
 	}
-	path := filepath.Join(t.TempDir(), "region")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return f, data
+	return testfile.Open(t, data), data
 }
 
 // A send's file region goes after its buffers and before the next send,

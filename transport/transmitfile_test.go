@@ -4,31 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/overlapio/overlap/actor"
+	"github.com/overlapio/overlap/internal/testfile"
 	"github.com/overlapio/overlap/wsabuf"
 )
-
-// regionFile writes data to a file of the test's and opens it.
-func regionFile(t *testing.T, data []byte) *os.File {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "body")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return f
-}
 
 // A file region goes to a real TCP peer with sendfile, after the send's
 // buffers, through a 4 KiB send buffer: the peer starts reading only once
@@ -37,7 +21,7 @@ func regionFile(t *testing.T, data []byte) *os.File {
 func TestTransmitFileOverTCP(t *testing.T) {
 	const size = 1 << 20
 	data := lendPattern(size)
-	f := regionFile(t, data)
+	f := testfile.Open(t, data)
 	full := make(chan struct{})
 	var calls, fulls atomic.Int32
 	testHookSendFile = func(_ int, err error) {
@@ -76,7 +60,7 @@ func TestTransmitFileOverTCP(t *testing.T) {
 // ErrConnAborted and resets the connection rather than leave a hole.
 func TestTransmitFilePastTheEndOverTCP(t *testing.T) {
 	data := lendPattern(10_000)
-	f := regionFile(t, data)
+	f := testfile.Open(t, data)
 	_, _, s, peer := connectedPair(t, "tcp", "127.0.0.1:0", Config{})
 	ov := new(actor.Overlapped)
 	if err := s.Send(&actor.Send{File: &actor.FileRegion{File: f, Length: 20_000}, Overlapped: ov}); err != actor.ErrIOPending {
