@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 
@@ -41,13 +40,8 @@ func writeReport(dir string, start time.Time, cfg config, secs []section) (md, s
 	var b strings.Builder
 	fmt.Fprintf(&b, "# overlap benchmark, %s\n\n", start.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "`go run ./bench %s` on %d CPUs (%s), %s. %d round(s) per scenario, %s warm-up and %s measured per run; "+
-		"the servers run in turn (order rotating each round), each in its own process, against the same load generator",
+		"the servers run in turn (order rotating each round), each in its own process, against the same load generator.\n\n",
 		strings.Join(os.Args[1:], " "), runtime.NumCPU(), cpuModel(), runtime.Version(), cfg.Rounds, cfg.Warm, cfg.Measure)
-	if slices.ContainsFunc(secs, func(s section) bool { return s.Title == echoTitle }) {
-		fmt.Fprintf(&b, "; in the echo family all of a round's servers run at once and take turns of %s, the order rotating each turn",
-			cfg.Measure/time.Duration(cfg.slices()))
-	}
-	b.WriteString(".\n\n")
 	fmt.Fprintf(&b, "![ratios](%s)\n\n", filepath.Base(svg))
 	for _, s := range secs {
 		s.markdown(&b)

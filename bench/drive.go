@@ -79,6 +79,13 @@ func (p *phase) Warmed() {
 	}
 }
 
+// Stopped reports whether the run is over.
+func (p *phase) Stopped() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopped
+}
+
 // Counting reports whether what a worker completes now is measured.
 func (p *phase) Counting() bool { return p.counting.Load() }
 
@@ -179,18 +186,12 @@ func openLane(srv *server, n int, work func(id int, c net.Conn, p *phase) error)
 		go func() {
 			defer l.wg.Done()
 			defer l.p.left()
-			if err := work(i, c, l.p); err != nil && !l.stopped() {
+			if err := work(i, c, l.p); err != nil && !l.p.Stopped() {
 				l.errc <- err
 			}
 		}()
 	}
 	return l, nil
-}
-
-func (l *lane) stopped() bool {
-	l.p.mu.Lock()
-	defer l.p.mu.Unlock()
-	return l.p.stopped
 }
 
 // warmUp opens the gate for warm, longer if need be until every worker
@@ -217,19 +218,7 @@ func (l *lane) warmUp(warm time.Duration) error {
 // the turn ends once every exchange in flight has completed and been
 // counted (see turn).
 func (l *lane) slice(d time.Duration) (window, error) {
-	cpu0, err := l.cpu()
-	if err != nil {
-		return window{}, err
-	}
-	elapsed, err := l.turn(d)
-	if err != nil {
-		return window{}, err
-	}
-	cpu1, err := l.cpu()
-	if err != nil {
-		return window{}, err
-	}
-	return window{Elapsed: elapsed, ServerCPU: cpu1.sub(cpu0)}, nil
+	return cpuOver(l.srv, func() (time.Duration, error) { return l.turn(d) })
 }
 
 // turn opens the gate for d with counting on, then closes it and waits for
@@ -300,16 +289,24 @@ func waitErr(errc <-chan error, d time.Duration) error {
 // workers count what they complete while it is), and the window's length
 // and srv's CPU time over it come back. A worker's error on errc ends it.
 func timeWindow(srv *server, errc <-chan error, on *atomic.Bool, measure time.Duration) (window, error) {
+	return cpuOver(srv, func() (time.Duration, error) {
+		t0 := time.Now()
+		on.Store(true)
+		err := waitErr(errc, measure)
+		on.Store(false)
+		return time.Since(t0), err
+	})
+}
+
+// cpuOver runs measure, which returns how long it measured, and returns
+// that with srv's CPU time over it.
+func cpuOver(srv *server, measure func() (time.Duration, error)) (window, error) {
 	pid := srv.cmd.Process.Pid
 	cpu0, err := cpuTime(pid)
 	if err != nil {
 		return window{}, err
 	}
-	t0 := time.Now()
-	on.Store(true)
-	err = waitErr(errc, measure)
-	on.Store(false)
-	elapsed := time.Since(t0)
+	elapsed, err := measure()
 	if err != nil {
 		return window{}, err
 	}
@@ -322,6 +319,17 @@ func timeWindow(srv *server, errc <-chan error, on *atomic.Bool, measure time.Du
 
 // figures are one server's per-round figures in one scenario.
 type figures struct{ rate, mbps, cpu, p50, p99, p999 []float64 }
+
+// addResult appends one round's figures.
+func (f *figures) addResult(res echoResult) {
+	p := res.Latency.percentiles(0.5, 0.99, 0.999)
+	f.rate = append(f.rate, res.rate())
+	f.mbps = append(f.mbps, res.mbps())
+	f.cpu = append(f.cpu, res.cpuPerMsg())
+	f.p50 = append(f.p50, us(p[0]))
+	f.p99 = append(f.p99, us(p[1]))
+	f.p999 = append(f.p999, us(p[2]))
+}
 
 // byKind holds every server's figures in one scenario.
 type byKind map[string]*figures

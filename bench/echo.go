@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -128,9 +127,8 @@ func (s *server) stop() error {
 // echoClient is the verifying load generator of one echo lane. Its
 // counters are shared by the lane's workers.
 type echoClient struct {
-	sc   echoScenario
-	msgs atomic.Int64
-	lat  latencies
+	sc echoScenario
+	m  meter // counts while the lane's phase says so (its own on is not used)
 }
 
 // work runs one connection: it writes a batch of Depth messages, reads it
@@ -139,7 +137,7 @@ func (e *echoClient) work(id int, c net.Conn, p *phase) error {
 	out := make([]byte, e.sc.Depth*e.sc.Size)
 	in := make([]byte, len(out))
 	var rtts []time.Duration
-	defer func() { e.lat.add(rtts) }()
+	defer func() { e.m.lat.add(rtts) }()
 	for seq := 0; p.Pass(); seq++ {
 		fillPattern(out, id, seq)
 		t0 := time.Now()
@@ -157,7 +155,8 @@ func (e *echoClient) work(id int, c net.Conn, p *phase) error {
 			p.Warmed()
 		}
 		if p.Counting() {
-			e.msgs.Add(int64(e.sc.Depth))
+			e.m.msgs.Add(int64(e.sc.Depth))
+			e.m.bytes.Add(int64(e.sc.Depth * e.sc.Size))
 			if len(rtts) < maxSamplesPerConn {
 				rtts = append(rtts, time.Since(t0))
 			}
@@ -169,10 +168,7 @@ func (e *echoClient) work(id int, c net.Conn, p *phase) error {
 // result is what the client counted over w, the lane's measured windows.
 // Call it once the lane is closed: the workers hand in their latencies as
 // they return.
-func (e *echoClient) result(w window) echoResult {
-	n := e.msgs.Load()
-	return echoResult{Msgs: n, Bytes: n * int64(e.sc.Size), Elapsed: w.Elapsed, ServerCPU: w.ServerCPU, Latency: &e.lat}
-}
+func (e *echoClient) result(w window) echoResult { return e.m.result(w) }
 
 // fillPattern writes bytes that depend on the connection and round, so a
 // byte echoed to the wrong connection or round is caught.
@@ -209,18 +205,16 @@ func pairedRatio(a, b []float64) paired {
 	return paired{median(r), slices.Min(r), slices.Max(r)}
 }
 
-// echoTitle is the echo family's section title.
-const echoTitle = "Echo"
-
 // runEchoMatrix runs the echo scenarios named by letters, rounds times each
 // with every server kind in turn.
 func runEchoMatrix(cfg config, letters string) (section, error) {
 	sec := section{
-		Title: echoTitle,
+		Title: "Echo",
 		Note: "Each connection writes a batch of depth messages and reads the batch back before the next; " +
 			"the load generator checks every byte. Latency is the round trip of one batch. " +
-			"In a round, every server runs with its connections open, and the servers take turns, slice by slice: " +
-			"a turn starts with the server idle, lets the connections go for the slice, then waits for the batches in flight, " +
+			"In a round, every server runs with its connections open, and the servers take turns of " + cfg.turn().String() +
+			", the order rotating each turn: " +
+			"a turn starts with the server idle, lets the connections go for its time, then waits for the batches in flight, " +
 			"which count; a server's CPU is taken from before its first turn to after the round's last, so it covers all the work " +
 			"of the messages it counted, and between turns the server is idle. " +
 			"CPU is the server process's user+system time from /proc. Figures are medians over rounds; ratios are medians of per-round ratios.",

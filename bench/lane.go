@@ -22,6 +22,9 @@ func (cfg config) slices() int {
 	return max(1, int((cfg.Measure+cfg.Slice/2)/cfg.Slice))
 }
 
+// turn is how long each of those turns is.
+func (cfg config) turn() time.Duration { return cfg.Measure / time.Duration(cfg.slices()) }
+
 // runInterleaved runs scenario name rounds times with every contender. A
 // round starts each contender's server (a process of its own, started with
 // its flags), opens a lane of conns connections to each, with a client that
@@ -74,8 +77,7 @@ func interleaveRound(cfg config, name string, r int, cs []contender, conns int, 
 			return fmt.Errorf("%s, %s: warm-up: %w", name, c.Label, err)
 		}
 	}
-	slices := cfg.slices()
-	d := cfg.Measure / time.Duration(slices)
+	slices, d := cfg.slices(), cfg.turn()
 	windows := make([]window, n)
 	cpu0 := make([]cpuTimes, n)
 	for i, l := range lanes {
@@ -122,15 +124,4 @@ func interleaveRound(cfg config, name string, r int, cs []contender, conns int, 
 			name, r+1, cfg.Rounds, c.Label, res.rate(), res.cpuPerMsg(), res.ServerCPU.sysShare()*100)
 	}
 	return nil
-}
-
-// addResult appends one round's figures.
-func (f *figures) addResult(res echoResult) {
-	p := res.Latency.percentiles(0.5, 0.99, 0.999)
-	f.rate = append(f.rate, res.rate())
-	f.mbps = append(f.mbps, res.mbps())
-	f.cpu = append(f.cpu, res.cpuPerMsg())
-	f.p50 = append(f.p50, us(p[0]))
-	f.p99 = append(f.p99, us(p[1]))
-	f.p999 = append(f.p999, us(p[2]))
 }

@@ -92,9 +92,10 @@ func waitWithin(t *testing.T, wg *sync.WaitGroup, d time.Duration) {
 func TestPhaseGateTimesOut(t *testing.T) {
 	p := newPhase(1)
 	stuck, in := make(chan struct{}), make(chan struct{}, 1)
-	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
 	go func() {
-		defer close(done)
+		defer wg.Done()
 		defer p.left()
 		for p.Pass() {
 			in <- struct{}{}
@@ -108,10 +109,27 @@ func TestPhaseGateTimesOut(t *testing.T) {
 	}
 	p.stop()
 	close(stuck)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the worker did not return after stop")
+	waitWithin(t, &wg, 10*time.Second)
+}
+
+// A server's measured time is cut into turns of about -slice, at least
+// one, whole turns only: the rounding goes to the nearest count.
+func TestTurns(t *testing.T) {
+	for _, c := range []struct {
+		measure, slice time.Duration
+		slices         int
+		turn           time.Duration
+	}{
+		{time.Second, 250 * time.Millisecond, 4, 250 * time.Millisecond},
+		{time.Second, 0, 1, time.Second},
+		{time.Second, 2 * time.Second, 1, time.Second},
+		{time.Second, 300 * time.Millisecond, 3, time.Second / 3},
+		{time.Second, 400 * time.Millisecond, 3, time.Second / 3}, // 2.5 rounds up
+	} {
+		cfg := config{Measure: c.measure, Slice: c.slice}
+		if n, d := cfg.slices(), cfg.turn(); n != c.slices || d != c.turn {
+			t.Errorf("measure %v, slice %v: %d turns of %v, want %d of %v", c.measure, c.slice, n, d, c.slices, c.turn)
+		}
 	}
 }
 

@@ -39,7 +39,12 @@ func (m *meter) measure(srv *server, errc <-chan error, warm, measure time.Durat
 	if err != nil {
 		return echoResult{}, err
 	}
-	return echoResult{Msgs: m.msgs.Load(), Bytes: m.bytes.Load(), Elapsed: w.Elapsed, ServerCPU: w.ServerCPU, Latency: &m.lat}, nil
+	return m.result(w), nil
+}
+
+// result is what m counted over w, the run's measured window.
+func (m *meter) result(w window) echoResult {
+	return echoResult{Msgs: m.msgs.Load(), Bytes: m.bytes.Load(), Elapsed: w.Elapsed, ServerCPU: w.ServerCPU, Latency: &m.lat}
 }
 
 // dialAll opens n connections to addr, or none.
