@@ -28,14 +28,12 @@ import (
 // refills come and go (bench h's 10 MiB file: a third of fileserve's CPU
 // samples were sysmon's).
 type watcher struct {
-	ep   *os.File // the epoll instance, pollable: run waits on it through Go's netpoller
-	epfd int      // ep's descriptor, for epoll_ctl; used on the loops, which end before stop
+	ep *os.File // the epoll instance, pollable: run waits on it through Go's netpoller; epoll_ctl goes through it (ctl)
 
-	mu      sync.Mutex
-	conns   map[int32]*gconn // guarded by mu; fd -> connection waiting
-	broken  error            // guarded by mu: why run ended before stop, if it did
-	stopped bool             // guarded by mu: stop has closed ep
-	done    chan struct{}
+	mu     sync.Mutex
+	conns  map[int32]*gconn // guarded by mu; fd -> connection waiting
+	broken error            // guarded by mu: why arm fails (stop, or run's failure)
+	done   chan struct{}
 
 	notify func(*gconn) // tells a connection it may write: (*gconn).postWritable, or a test's
 }
@@ -50,7 +48,7 @@ func newWatcher() (*watcher, error) {
 		return nil, os.NewSyscallError("fcntl", err)
 	}
 	// Non-blocking, so os.NewFile registers it with the netpoller.
-	w := &watcher{ep: os.NewFile(uintptr(epfd), "overlap-writable"), epfd: epfd, conns: make(map[int32]*gconn), done: make(chan struct{}), notify: (*gconn).postWritable}
+	w := &watcher{ep: os.NewFile(uintptr(epfd), "overlap-writable"), conns: make(map[int32]*gconn), done: make(chan struct{}), notify: (*gconn).postWritable}
 	// A descriptor the netpoller could not take (its epoll_ctl failed:
 	// max_user_watches reached) has no deadlines: fail here rather than
 	// in the first wait.
@@ -58,11 +56,7 @@ func newWatcher() (*watcher, error) {
 		_ = w.ep.Close()
 		return nil, fmt.Errorf("overlap: the writability watcher's epoll instance is not pollable: %w", err)
 	}
-	rc, err := w.ep.SyscallConn()
-	if err != nil {
-		_ = w.ep.Close()
-		return nil, err
-	}
+	rc, _ := w.ep.SyscallConn() // fails only for a nil File
 	go w.run(rc)
 	return w, nil
 }
@@ -74,10 +68,6 @@ func (w *watcher) arm(c *gconn) error {
 		c.onWake = c.wake // published to the watcher by w.mu
 	}
 	w.mu.Lock()
-	if w.stopped {
-		w.mu.Unlock()
-		return errWatcherStopped // its epoll descriptor is closed, perhaps reused
-	}
 	if err := w.broken; err != nil {
 		w.mu.Unlock()
 		return err // no Writable would come: fail the socket rather than stall it
@@ -89,12 +79,12 @@ func (w *watcher) arm(c *gconn) error {
 	if !c.watched {
 		op = unix.EPOLL_CTL_ADD
 	}
-	err := unix.EpollCtl(w.epfd, op, int(c.fd), &ev)
+	err := w.ctl(op, c.fd, &ev)
 	if op == unix.EPOLL_CTL_MOD && errors.Is(err, unix.ENOENT) {
-		err = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, int(c.fd), &ev)
+		err = w.ctl(unix.EPOLL_CTL_ADD, c.fd, &ev)
 	}
 	if err != nil {
-		return os.NewSyscallError("epoll_ctl", err)
+		return err
 	}
 	c.watched = true
 	return nil
@@ -112,7 +102,21 @@ func (w *watcher) forget(c *gconn) {
 		delete(w.conns, c.fd)
 	}
 	w.mu.Unlock()
-	_ = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_DEL, int(c.fd), nil)
+	_ = w.ctl(unix.EPOLL_CTL_DEL, c.fd, nil)
+}
+
+// ctl is epoll_ctl on the watcher's instance, through its File: once stop
+// has closed it, errWatcherStopped, never a call on a reused descriptor.
+func (w *watcher) ctl(op int, fd int32, ev *unix.EpollEvent) error {
+	rc, _ := w.ep.SyscallConn() // fails only for a nil File
+	var err error
+	if cerr := rc.Control(func(epfd uintptr) { err = unix.EpollCtl(int(epfd), op, int(fd), ev) }); cerr != nil {
+		return errWatcherStopped
+	}
+	if err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	return nil
 }
 
 // run posts each connection's Writable to its loop until stop closes the
@@ -157,14 +161,14 @@ func (w *watcher) run(rc syscall.RawConn) {
 // leave it waiting for a Writable that would never come.
 func (w *watcher) fail(err error) {
 	w.mu.Lock()
-	if w.stopped {
+	if w.broken != nil { // stop's
 		w.mu.Unlock()
 		return
 	}
 	w.broken = &actor.OpError{Op: "epoll_wait", Kind: actor.ErrConnAborted,
 		Err: fmt.Errorf("overlap: the writability watcher failed: %w", err)}
 	waiting := w.conns
-	w.conns = make(map[int32]*gconn)
+	w.conns = nil // arm adds nothing from now on
 	w.mu.Unlock()
 	for _, c := range waiting {
 		w.notify(c)
@@ -177,7 +181,7 @@ var errWatcherStopped = &actor.OpError{Op: "epoll_ctl", Kind: actor.ErrConnAbort
 // stop ends the goroutine and closes the epoll instance.
 func (w *watcher) stop() {
 	w.mu.Lock()
-	w.stopped = true
+	w.broken = errWatcherStopped
 	w.mu.Unlock()
 	_ = w.ep.Close()
 	<-w.done

@@ -100,6 +100,32 @@ func TestWatcherFailureFailsArm(t *testing.T) {
 	}
 }
 
+// After stop, arm fails with ErrConnAborted and says the engine has
+// stopped, and makes no epoll_ctl on the closed (perhaps reused) descriptor;
+// forget does nothing.
+func TestWatcherArmAfterStop(t *testing.T) {
+	w, err := newWatcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.stop()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	c := &gconn{fd: int32(fds[0])}
+	err = w.arm(c)
+	if !errors.Is(err, actor.ErrConnAborted) || !strings.Contains(err.Error(), "has stopped") {
+		t.Fatalf("arm after stop: %v, want ErrConnAborted, the engine has stopped", err)
+	}
+	if err := w.ctl(unix.EPOLL_CTL_DEL, c.fd, nil); err != errWatcherStopped {
+		t.Fatalf("epoll_ctl after stop: %v, want errWatcherStopped", err)
+	}
+	w.forget(c)
+}
+
 // goroutineState is the state ("running", "IO wait", "syscall", ...) of the
 // first goroutine whose stack holds fn, or "" if none does.
 func goroutineState(fn string) string {
