@@ -75,8 +75,7 @@ func (s *Socket) sendNowWritten(op *sendOp, n int) {
 func (s *Socket) sendNowQueue(op *sendOp, err error) (int, error) {
 	if err == nil {
 		s.keepLent(op)
-		s.in = append(s.in, *op)
-		s.sends.Add(1)
+		s.pushLocked(op)
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -162,7 +161,7 @@ func (s *Socket) writeQueued() {
 				if !s.writeDatagram() {
 					return // the message's last piece has not come yet
 				}
-			case op.flags != 0 || op.try || op.file != nil:
+			case op.alone():
 				s.writeOne(op)
 			default:
 				s.writeGather()
@@ -177,7 +176,7 @@ func (s *Socket) writeGather() {
 	wv, total := s.wv[:0], 0
 	for i := s.head; i < len(s.act) && len(wv) < wsabuf.MaxIOV; i++ {
 		op := &s.act[i]
-		if op.kind != opData || op.flags != 0 || op.try || op.file != nil {
+		if op.kind != opData || op.alone() {
 			break
 		}
 		var n int
@@ -272,8 +271,10 @@ func (s *Socket) writeFile(op *sendOp) {
 	end := op.file.Offset + op.file.Length
 	for i := s.head + 1; i < len(s.act) && want < maxMergedFile; i++ {
 		next := &s.act[i]
-		if next.kind != opData || next.file == nil || next.flags != 0 || next.try || next.fileStart() != 0 ||
-			next.sent != 0 || next.file.File != op.file.File || next.file.Offset != end {
+		// (A send with a region has no flags and is no TrySend: see
+		// validateFile.)
+		if next.kind != opData || next.file == nil || next.fileStart() != 0 ||
+			next.file.File != op.file.File || next.file.Offset != end {
 			break
 		}
 		want += int(next.file.Length)

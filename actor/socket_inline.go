@@ -240,7 +240,7 @@ func (op *sendOp) setBuffers(bufs [][]byte) {
 // validate checks a send against the socket before anything is queued,
 // with what op.start took of it: the copy of its file region, and its Hold
 // (left out when already released).
-func (s *Socket) validate(m *Send, op *sendOp) error {
+func (s *Socket) validate(m *Send, op *sendOp, file *FileRegion) error {
 	if !s.cfg.sys.Running() {
 		return ErrNotInitialised
 	}
@@ -260,8 +260,8 @@ func (s *Socket) validate(m *Send, op *sendOp) error {
 	} else if m.Flags&MsgPartial != 0 {
 		return ErrOpNotSupported
 	}
-	if op.file != nil {
-		if err := s.validateFile(m.Flags, op.file); err != nil {
+	if file != nil {
+		if err := s.validateFile(m.Flags, file); err != nil {
 			return err
 		}
 	}
@@ -291,26 +291,28 @@ func (s *Socket) accept(op *sendOp, m *Send, replyTo *protoactor.PID) error {
 		return err
 	}
 	err := op.start(m, replyTo)
-	if err == nil && m.File != nil {
-		// The region is read once, here: the caller may reuse its
-		// FileRegion for the next send as soon as this one returns.
-		region := *m.File
-		op.file = &region
+	// The region is read once, here: the caller may reuse its FileRegion
+	// for the next send as soon as this one returns. It is kept (on the
+	// heap) only once it is valid and not empty: an empty region is a
+	// plain send of the buffers.
+	var region FileRegion
+	var file *FileRegion
+	if m.File != nil {
+		region = *m.File
+		file = &region
 	}
 	if err == nil {
-		err = s.validate(m, op)
+		err = s.validate(m, op, file)
 	}
 	if err != nil {
 		s.cfg.sys.complete(s.pid, op, 0, err)
 		return err
 	}
 	op.setBuffers(m.Buffers)
-	if op.file != nil {
-		if op.file.Length == 0 {
-			op.file = nil // an empty region: a plain send of the buffers
-		} else {
-			op.size += int(op.file.Length)
-		}
+	if file != nil && region.Length > 0 {
+		op.file = new(FileRegion)
+		*op.file = region
+		op.size += int(region.Length)
 	}
 	fingerprint(s, op) // overlapdebug only: the single submit point
 	return nil
@@ -371,7 +373,7 @@ func (s *Socket) sendNow(m *Send) (int, error) {
 	// SendFrom is synchronous, so one result slot per socket serves it.
 	s.direct, s.directDone = directResult{}, false
 	op.direct = true
-	if s.hot.datagram || op.flags != 0 || op.file != nil {
+	if s.hot.datagram || op.alone() {
 		return s.sendNowQueued(&op)
 	}
 	if len(m.Buffers) > wsabuf.MaxIOV {

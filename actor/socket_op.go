@@ -142,6 +142,12 @@ func unpackPending(v uint64) (sends, bytes int) {
 	return int(v >> pendingShift), int(v & (1<<pendingShift - 1))
 }
 
+// alone reports whether op cannot share a writev with the sends around
+// it: one with flags (MSG_OOB goes out after everything before it, which
+// the queue order guarantees), a TrySend that must not wait, or one with a
+// file region (its bytes go by sendfile).
+func (op *sendOp) alone() bool { return op.flags != 0 || op.try || op.file != nil }
+
 // fileStart is the send's byte offset where its file region begins: the
 // segments' bytes.
 func (op *sendOp) fileStart() int { return op.size - int(op.file.Length) }

@@ -58,12 +58,17 @@ func (s *Socket) enqueue(op *sendOp) error {
 	if err := s.admit(op.held()); err != nil {
 		return err
 	}
+	s.pushLocked(op)
+	return nil
+}
+
+// pushLocked appends an admitted op to the submit queue. s.mu is held.
+func (s *Socket) pushLocked(op *sendOp) {
 	s.in = append(s.in, *op)
 	s.sends.Add(1)
 	if op.try {
 		s.ctrls.Add(1) // a TrySend is answered even while the writer waits
 	}
-	return nil
 }
 
 // enqueueControl appends a control operation (shutdown, close, flush, ...)
