@@ -61,3 +61,24 @@ func TestReceivedShortRoadIsInvisible(t *testing.T) {
 		})
 	}
 }
+
+// The short road is for Props that nothing wraps: receiver middleware,
+// sender middleware or a context decorator each keep the socket's
+// messages on protoactor's road, where they see them.
+func TestPlainProps(t *testing.T) {
+	recv := func(ctx protoactor.Context) {}
+	for _, c := range []struct {
+		name  string
+		props *protoactor.Props
+		plain bool
+	}{
+		{"plain", protoactor.PropsFromFunc(recv), true},
+		{"receiver middleware", protoactor.PropsFromFunc(recv, protoactor.WithReceiverMiddleware(func(next protoactor.ReceiverFunc) protoactor.ReceiverFunc { return next })), false},
+		{"sender middleware", protoactor.PropsFromFunc(recv, protoactor.WithSenderMiddleware(func(next protoactor.SenderFunc) protoactor.SenderFunc { return next })), false},
+		{"context decorator", protoactor.PropsFromFunc(recv, protoactor.WithContextDecorator(func(next protoactor.ContextDecoratorFunc) protoactor.ContextDecoratorFunc { return next })), false},
+	} {
+		if got := plainProps(c.props); got != c.plain {
+			t.Errorf("%s: plainProps = %v, want %v", c.name, got, c.plain)
+		}
+	}
+}

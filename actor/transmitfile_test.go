@@ -87,6 +87,7 @@ func TestTransmitFileRefused(t *testing.T) {
 		{"negative offset", ConnInfo{}, Send{File: &FileRegion{File: f, Offset: -1, Length: 1}}, ErrInvalid},
 		{"negative length", ConnInfo{}, Send{File: &FileRegion{File: f, Length: -1}}, ErrInvalid},
 		{"end past the largest offset", ConnInfo{}, Send{File: &FileRegion{File: f, Offset: math.MaxInt64 - 1, Length: 2}}, ErrInvalid},
+		{"longer than 1 TiB", ConnInfo{}, Send{File: &FileRegion{File: f, Length: maxFileRegion + 1}}, ErrInvalid},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t, c.info, Options{}, nil)
@@ -370,5 +371,78 @@ func TestTransmitFileMergedFileEndsInSecond(t *testing.T) {
 	}
 	if !h.fc.isClosed() {
 		t.Error("the connection was not closed")
+	}
+}
+
+// Regions that carry on at the next offset, but of another file, do not
+// share a sendfile call.
+func TestTransmitFileMergeStopsAtAnotherFile(t *testing.T) {
+	h := newHarness(t, ConnInfo{}, Options{}, nil)
+	f, data := tempFile(t, 2000)
+	g, other := tempFile(t, 2000)
+	h.fc.setBudget(0)
+	var ovs []*Overlapped
+	for i, file := range []*os.File{f, g} {
+		ov := new(Overlapped)
+		if err := h.sock.Send(&Send{File: &FileRegion{File: file, Offset: int64(i) * 1000, Length: 1000}, Overlapped: ov, ReplyTo: h.col.pid, Tag: i}); err != ErrIOPending {
+			t.Fatal(err)
+		}
+		ovs = append(ovs, ov)
+	}
+	h.fc.setBudget(-1)
+	h.fc.writable()
+	for i, ov := range ovs {
+		if n, err := waitOv(t, ov); n != 1000 || err != nil {
+			t.Errorf("send %d: completion (%d, %v), want (1000, nil)", i, n, err)
+		}
+	}
+	h.checkOnce(2)
+	if got, want := string(h.fc.wireBytes()), string(data[:1000])+string(other[1000:2000]); got != want {
+		t.Errorf("wire: %d bytes, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
+	}
+	var offered []int
+	for _, c := range h.fc.callLog() {
+		if c.Op == "sendfile" && c.N > 0 {
+			offered = append(offered, c.Offered)
+		}
+	}
+	if len(offered) != 2 || offered[0] != 1000 || offered[1] != 1000 {
+		t.Errorf("sendfile calls offered %v bytes, want [1000 1000]: one call a file", offered)
+	}
+}
+
+// Clause 14 with a file region: Abort while a send's region is half
+// written completes it with ErrOperationAborted and the bytes it did send,
+// its buffers' and its region's, and the send behind it with none.
+func TestTransmitFileAbortHalfSent(t *testing.T) {
+	h := newHarness(t, ConnInfo{}, Options{}, nil)
+	f, data := tempFile(t, 10_000)
+	h.fc.setBudget(4 + 3000) // the head and 3,000 of the region's 8,000 bytes
+	release := h.fc.block(t)
+	var ovs []*Overlapped
+	for i, m := range []*Send{
+		{Buffers: wsabuf.Buffers{[]byte("head")}, File: &FileRegion{File: f, Length: 8000}},
+		{Buffers: wsabuf.Buffers{[]byte("next")}},
+	} {
+		m.Overlapped, m.ReplyTo, m.Tag = new(Overlapped), h.col.pid, i
+		if err := h.sock.Send(m); err != ErrIOPending {
+			t.Fatal(err)
+		}
+		ovs = append(ovs, m.Overlapped)
+	}
+	release()
+	h.fc.waitAwait(t)
+	if err := h.sock.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	want := []int{4 + 3000, 0}
+	for i, ov := range ovs {
+		if n, err := waitOv(t, ov); n != want[i] || !errors.Is(err, ErrOperationAborted) {
+			t.Errorf("send %d: completion (%d, %v), want (%d, ErrOperationAborted)", i, n, err, want[i])
+		}
+	}
+	h.checkOnce(2)
+	if got := string(h.fc.wireBytes()); got != "head"+string(data[:3000]) {
+		t.Errorf("wire: %d bytes, want %d", len(got), 4+3000)
 	}
 }
