@@ -56,7 +56,11 @@ func writeReport(dir string, start time.Time, cfg config, secs []section) (md, s
 func writeChart(path string, secs []section) error {
 	var rs []ratio
 	for _, s := range secs {
-		rs = append(rs, s.Ratios...)
+		for _, r := range s.Ratios {
+			if !r.Ceiling {
+				rs = append(rs, r)
+			}
+		}
 	}
 	if len(rs) == 0 {
 		return nil

@@ -277,9 +277,9 @@ func fanInSection(cfg config, name string, senders, size int) (section, error) {
 		if c.Kind == "overlap" {
 			f := fig[c.Label]
 			sec.Ratios = append(sec.Ratios,
-				ratio{"fan-in " + c.Label + " msgs/s vs net.Conn", pairedRatio(f.rate, nc.rate), 20},
-				ratio{"fan-in " + c.Label + " net.Conn CPU/msg ÷ overlap's", pairedRatio(nc.cpu, f.cpu), 0},
-				ratio{"fan-in " + c.Label + " msgs/s vs gnet", pairedRatio(f.rate, fig["gnet"].rate), 0},
+				ratio{Label: "fan-in " + c.Label + " msgs/s vs net.Conn", paired: pairedRatio(f.rate, nc.rate), Target: 20},
+				ratio{Label: "fan-in " + c.Label + " net.Conn CPU/msg ÷ overlap's", paired: pairedRatio(nc.cpu, f.cpu)},
+				ratio{Label: "fan-in " + c.Label + " msgs/s vs gnet", paired: pairedRatio(f.rate, fig["gnet"].rate)},
 			)
 		}
 	}

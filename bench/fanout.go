@@ -323,9 +323,9 @@ func fanOutScenario(cfg config, sec *section, conns, size, rate int, target floa
 	if o := fig["overlap"]; o != nil {
 		id := fmt.Sprintf("fan-out %d conns", conns)
 		sec.Ratios = append(sec.Ratios,
-			ratio{id + " net.Conn CPU/msg ÷ overlap's", pairedRatio(nc.cpu, o.cpu), target},
-			ratio{id + " delivered msgs/s vs net.Conn", pairedRatio(o.rate, nc.rate), 0},
-			ratio{id + " gnet CPU/msg ÷ overlap's", pairedRatio(fig["gnet"].cpu, o.cpu), 0},
+			ratio{Label: id + " net.Conn CPU/msg ÷ overlap's", paired: pairedRatio(nc.cpu, o.cpu), Target: target},
+			ratio{Label: id + " delivered msgs/s vs net.Conn", paired: pairedRatio(o.rate, nc.rate)},
+			ratio{Label: id + " gnet CPU/msg ÷ overlap's", paired: pairedRatio(fig["gnet"].cpu, o.cpu)},
 		)
 	}
 	return nil

@@ -244,9 +244,9 @@ func gatherScenario(cfg config, sec *section, name string, segs, size int) error
 	if o := fig["overlap"]; o != nil {
 		id := "gather " + name[3:]
 		sec.Ratios = append(sec.Ratios,
-			ratio{id + " msgs/s vs net.Buffers", pairedRatio(o.rate, nb.rate), 1},
-			ratio{id + " msgs/s vs Write per segment", pairedRatio(o.rate, seg.rate), 3},
-			ratio{id + " net.Buffers CPU/msg ÷ overlap's", pairedRatio(nb.cpu, o.cpu), 0},
+			ratio{Label: id + " msgs/s vs net.Buffers", paired: pairedRatio(o.rate, nb.rate), Target: 1},
+			ratio{Label: id + " msgs/s vs Write per segment", paired: pairedRatio(o.rate, seg.rate), Target: 3},
+			ratio{Label: id + " net.Buffers CPU/msg ÷ overlap's", paired: pairedRatio(nb.cpu, o.cpu)},
 		)
 	}
 	return nil

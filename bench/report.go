@@ -47,11 +47,15 @@ type section struct {
 }
 
 // ratio is one bar of the chart: overlap's figure over a baseline's, from
-// the same run, oriented so that higher is better for overlap.
+// the same run, oriented so that higher is better for overlap. A ceiling
+// is raw gnet's figure in place of overlap's, against the target of the
+// ratio before it: what any design on gnet reaches there. The report
+// lists it; the chart, which is overlap's, leaves it out.
 type ratio struct {
 	Label string // "echo b msgs/s vs net.Conn"
 	paired
-	Target float64 // the target for it, 0 when it has none
+	Target  float64 // the target for it, 0 when it has none
+	Ceiling bool    // raw gnet's figure, not overlap's
 }
 
 // paired is a ratio's value: the median of its per-round ratios, and their

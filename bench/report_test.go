@@ -34,14 +34,16 @@ func TestPushRowCells(t *testing.T) {
 func TestRatiosMarkdown(t *testing.T) {
 	var b strings.Builder
 	ratiosMarkdown(&b, []section{{Ratios: []ratio{
-		{"over", paired{1.5, 1.2, 1.8}, 1},
-		{"under", paired{0.9, 0.8, 1.1}, 1},
-		{"once", single(2), 0},
+		{Label: "over", paired: paired{1.5, 1.2, 1.8}, Target: 1},
+		{Label: "under", paired: paired{0.9, 0.8, 1.1}, Target: 1},
+		{Label: "once", paired: single(2)},
+		{Label: "ceiling", paired: paired{0.95, 0.9, 1.1}, Ceiling: true},
 	}}})
 	for _, want := range []string{
 		"| over | 1.50 | 1.20–1.80 | ≥ 1.00 | yes |\n",
 		"| under | 0.90 | 0.80–1.10 | ≥ 1.00 | **no** |\n",
 		"| once | 2.00 | – | – | – |\n",
+		"| ceiling | 0.95 | 0.90–1.10 | – | – |\n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("ratios table lacks %q:\n%s", want, b.String())
@@ -65,12 +67,14 @@ func TestProfilePathNamesTheScenario(t *testing.T) {
 }
 
 // The chart is written, with a whisker for a ratio measured over rounds
-// and none for one measured once.
+// and none for one measured once. It is overlap's: a ceiling (raw gnet's
+// figure) stays in the report's table only.
 func TestWriteChartDrawsRanges(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "chart.svg")
 	secs := []section{{Ratios: []ratio{
 		{Label: "over rounds", paired: paired{Value: 1.2, Lo: 0.9, Hi: 1.4}, Target: 1},
 		{Label: "once", paired: single(0.8), Target: 1},
+		{Label: "gnet's ceiling", paired: single(0.9), Ceiling: true},
 	}}}
 	if err := writeChart(path, secs); err != nil {
 		t.Fatal(err)
@@ -81,5 +85,8 @@ func TestWriteChartDrawsRanges(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte("<svg")) || !bytes.Contains(b, []byte("over rounds")) {
 		t.Fatalf("not an SVG chart of the ratios: %.200s", b)
+	}
+	if bytes.Contains(b, []byte("ceiling")) {
+		t.Error("the chart draws a ceiling, which is raw gnet's figure, not overlap's")
 	}
 }
