@@ -1,0 +1,137 @@
+package transport
+
+import (
+	"context"
+	"net"
+	"runtime"
+	"testing"
+)
+
+// withGOMAXPROCS sets GOMAXPROCS to n, with the environment variable unset,
+// for the test; both are put back at cleanup.
+func withGOMAXPROCS(t *testing.T, n int) {
+	t.Helper()
+	t.Setenv("GOMAXPROCS", "") // empty is unset to reserveProcs
+	prev := runtime.GOMAXPROCS(n)
+	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+}
+
+// stopNow stops e within the test deadline.
+func stopNow(t *testing.T, e *Engine) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	defer cancel()
+	if err := e.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantProcs(t *testing.T, when string, want int) {
+	t.Helper()
+	if got := runtime.GOMAXPROCS(0); got != want {
+		t.Fatalf("%s: GOMAXPROCS = %d, want %d", when, got, want)
+	}
+}
+
+// While listeners' loops run, GOMAXPROCS stays one above them; when they
+// stop, it goes back to what the engine found.
+func TestEngineKeepsAProcessorSpare(t *testing.T) {
+	withGOMAXPROCS(t, 2)
+	_, e := startEngine(t, Config{Loops: 2})
+	wantProcs(t, "before any loop runs", 2)
+	if _, err := e.Listen("tcp", "127.0.0.1:0", echoProps()); err != nil {
+		t.Fatal(err)
+	}
+	wantProcs(t, "with one listener of 2 loops", 3)
+	if _, err := e.Listen("tcp", "127.0.0.1:0", echoProps()); err != nil {
+		t.Fatal(err)
+	}
+	wantProcs(t, "with two listeners of 2 loops", 5)
+	stopNow(t, e)
+	wantProcs(t, "after Stop", 2)
+}
+
+// A GOMAXPROCS that already leaves a P spare is not touched, and is not
+// lowered at Stop.
+func TestEngineLeavesEnoughProcessorsAlone(t *testing.T) {
+	withGOMAXPROCS(t, 4)
+	_, e := startEngine(t, Config{Loops: 2})
+	if _, err := e.Listen("tcp", "127.0.0.1:0", echoProps()); err != nil {
+		t.Fatal(err)
+	}
+	wantProcs(t, "with 2 loops", 4)
+	stopNow(t, e)
+	wantProcs(t, "after Stop", 4)
+}
+
+// The dialing client's loops get their spare P too.
+func TestDialerKeepsAProcessorSpare(t *testing.T) {
+	withGOMAXPROCS(t, 2)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, e := startEngine(t, Config{Loops: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	defer cancel()
+	if _, err := e.Dial(ctx, "tcp", ln.Addr().String(), echoProps()); err != nil {
+		t.Fatal(err)
+	}
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	wantProcs(t, "with the dialer's 2 loops", 3)
+	stopNow(t, e)
+	wantProcs(t, "after Stop", 2)
+}
+
+// Config.KeepGOMAXPROCS and the GOMAXPROCS environment variable each leave
+// it alone.
+func TestGOMAXPROCSLeftAloneWhenAsked(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		env  string
+	}{
+		{"KeepGOMAXPROCS", Config{Loops: 2, KeepGOMAXPROCS: true}, ""},
+		{"environment", Config{Loops: 2}, "2"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			withGOMAXPROCS(t, 2)
+			t.Setenv("GOMAXPROCS", c.env)
+			_, e := startEngine(t, c.cfg)
+			if _, err := e.Listen("tcp", "127.0.0.1:0", echoProps()); err != nil {
+				t.Fatal(err)
+			}
+			wantProcs(t, "with 2 loops", 2)
+			stopNow(t, e)
+		})
+	}
+}
+
+// A GOMAXPROCS someone else sets while the loops run is theirs: Stop does
+// not put back the value the engine found.
+func TestGOMAXPROCSSetMeanwhileIsKept(t *testing.T) {
+	withGOMAXPROCS(t, 2)
+	_, e := startEngine(t, Config{Loops: 2})
+	if _, err := e.Listen("tcp", "127.0.0.1:0", echoProps()); err != nil {
+		t.Fatal(err)
+	}
+	wantProcs(t, "with 2 loops", 3)
+	runtime.GOMAXPROCS(6)
+	stopNow(t, e)
+	wantProcs(t, "after Stop", 6)
+}
+
+// A listen that fails gives its reservation back.
+func TestFailedListenGivesTheProcessorBack(t *testing.T) {
+	withGOMAXPROCS(t, 2)
+	_, e := startEngine(t, Config{Loops: 2})
+	if _, err := e.Listen("tcp", "256.0.0.1:0", echoProps()); err == nil {
+		t.Fatal("Listen on 256.0.0.1 succeeded")
+	}
+	wantProcs(t, "after the failed Listen", 2)
+}
