@@ -33,7 +33,8 @@ import (
 //	         default (not run unless asked for with -servers).
 //	gnet:    a raw gnet echo (c.Next then c.Write in OnTraffic), the
 //	         ceiling for any design on gnet; with GOMAXPROCS one above its
-//	         loops, as overlap's engine keeps it.
+//	         loops, as examples/echo's engine keeps it
+//	         (transport.Config.SpareProcessor).
 //	netconn: a goroutine per connection copying with a 64 KiB buffer, on
 //	         the default GOMAXPROCS (one more P made no difference to it:
 //	         CPU per message 1.70 against 1.71 µs in echo b, 16.65 against
@@ -82,6 +83,7 @@ type modeServers struct {
 	overlapOpts actor.Options
 	gnet        gnetHandler
 	netconn     func(net.Conn)
+	spareP      bool // overlap's engine keeps a P spare beside its loops, and raw gnet is run the same way
 }
 
 // servers returns the servers of m's mode; sys is the overlap server's
@@ -91,7 +93,7 @@ func (m serverMode) servers(kind string, sys *actor.System) (modeServers, error)
 	case "echo":
 		opts := echo.Options // examples/echo's handler and options
 		opts.LendReceived = kind == "overlap"
-		return modeServers{overlap: echo.Props(), overlapOpts: opts, gnet: &gnetEcho{},
+		return modeServers{overlap: echo.Props(), overlapOpts: opts, gnet: &gnetEcho{}, spareP: echo.SpareProcessor,
 			netconn: func(c net.Conn) {
 				buf := make([]byte, 64<<10)
 				_, _ = io.CopyBuffer(c, readerOnly{c}, buf)
@@ -138,7 +140,7 @@ func runServer(kind, addr string, loops int, mode serverMode, root string, onSto
 	}
 	switch kind {
 	case "overlap", "overlap-copy":
-		eng, err := transport.NewEngine(sys, transport.Config{Loops: loops})
+		eng, err := transport.NewEngine(sys, transport.Config{Loops: loops, SpareProcessor: srv.spareP})
 		if err != nil {
 			return err
 		}
@@ -150,10 +152,14 @@ func runServer(kind, addr string, loops int, mode serverMode, root string, onSto
 		<-stop
 		return eng.Stop(context.Background())
 	case "gnet":
-		// One P spare beside the loops, as overlap's engine keeps
-		// (transport/procs.go): the ceiling for a design on gnet runs its
-		// loops as well as gnet can be run.
-		if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) <= loops {
+		// One P spare beside the loops when overlap's engine keeps one
+		// (echo, as examples/echo does; transport/procs.go): the ceiling
+		// for a design on gnet runs its loops as well as gnet can be run.
+		// Not in the push modes: there raw gnet's senders have no
+		// backpressure (AsyncWritev calls back once it has copied), and
+		// with a P of their own they outran its loop until it flushed
+		// nothing (gather, 64 × 1 KiB: 16 messages a second).
+		if srv.spareP && os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) <= loops {
 			runtime.GOMAXPROCS(loops + 1)
 		}
 		h := srv.gnet

@@ -22,5 +22,11 @@
 // import itself starts two goroutines of its ants pool that never end; that
 // is gnet's, not the engine's.
 //
+// Config.SpareProcessor has the engine keep GOMAXPROCS one above its loops
+// while they run: to the Go runtime a loop waiting for events is in a
+// system call, and with no processor spare it takes the loop's away at
+// nearly every wait. Servers driven by what they read gain by it; see the
+// field for what it costs goroutines that send.
+//
 // Linux only for now: the writability watcher uses epoll.
 package transport

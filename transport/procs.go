@@ -15,13 +15,15 @@ import (
 // to leave loops in their waits alone. On the 2-core machine of bench/, two
 // loops with GOMAXPROCS 3 used 7-12% less CPU per echoed message than with
 // GOMAXPROCS 2, for overlap and raw gnet alike; a goroutine-per-connection
-// net.Conn server was unchanged by it.
+// net.Conn server was unchanged by it. The P is not free: goroutines that
+// keep busy get it too, and run beside the loops on CPUs the loops need
+// (Config.SpareProcessor says what that cost fan-in).
 //
-// So while gnet engines run, the process keeps GOMAXPROCS at least one
-// above their loops: procs raises it as loops start and puts back what it
-// found when the last of them stops, unless someone else set it meanwhile.
-// It leaves GOMAXPROCS alone when the environment variable sets it (the
-// user chose) and for engines made with Config.KeepGOMAXPROCS.
+// So while the loops of engines with Config.SpareProcessor run, the process
+// keeps GOMAXPROCS at least one above them: procs raises it as loops start
+// and puts back what it found when the last of them stops, unless someone
+// else set it meanwhile. It leaves GOMAXPROCS alone when the environment
+// variable sets it: the user chose.
 var procs struct {
 	mu    sync.Mutex
 	loops int // event loops running in engines that asked for a spare P

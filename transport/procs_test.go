@@ -37,7 +37,7 @@ func wantProcs(t *testing.T, when string, want int) {
 // stop, it goes back to what the engine found.
 func TestEngineKeepsAProcessorSpare(t *testing.T) {
 	withGOMAXPROCS(t, 2)
-	_, e := startEngine(t, Config{Loops: 2})
+	_, e := startEngine(t, Config{Loops: 2, SpareProcessor: true})
 	wantProcs(t, "before any loop runs", 2)
 	if _, err := e.Listen("tcp", "127.0.0.1:0", echoProps()); err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func TestEngineKeepsAProcessorSpare(t *testing.T) {
 // lowered at Stop.
 func TestEngineLeavesEnoughProcessorsAlone(t *testing.T) {
 	withGOMAXPROCS(t, 4)
-	_, e := startEngine(t, Config{Loops: 2})
+	_, e := startEngine(t, Config{Loops: 2, SpareProcessor: true})
 	if _, err := e.Listen("tcp", "127.0.0.1:0", echoProps()); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestDialerKeepsAProcessorSpare(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	_, e := startEngine(t, Config{Loops: 2})
+	_, e := startEngine(t, Config{Loops: 2, SpareProcessor: true})
 	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	defer cancel()
 	if _, err := e.Dial(ctx, "tcp", ln.Addr().String(), echoProps()); err != nil {
@@ -88,16 +88,16 @@ func TestDialerKeepsAProcessorSpare(t *testing.T) {
 	wantProcs(t, "after Stop", 2)
 }
 
-// Config.KeepGOMAXPROCS and the GOMAXPROCS environment variable each leave
-// it alone.
+// Without Config.SpareProcessor, or with the GOMAXPROCS environment
+// variable set, GOMAXPROCS is left alone.
 func TestGOMAXPROCSLeftAloneWhenAsked(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		cfg  Config
 		env  string
 	}{
-		{"KeepGOMAXPROCS", Config{Loops: 2, KeepGOMAXPROCS: true}, ""},
-		{"environment", Config{Loops: 2}, "2"},
+		{"default", Config{Loops: 2}, ""},
+		{"environment", Config{Loops: 2, SpareProcessor: true}, "2"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			withGOMAXPROCS(t, 2)
@@ -116,7 +116,7 @@ func TestGOMAXPROCSLeftAloneWhenAsked(t *testing.T) {
 // not put back the value the engine found.
 func TestGOMAXPROCSSetMeanwhileIsKept(t *testing.T) {
 	withGOMAXPROCS(t, 2)
-	_, e := startEngine(t, Config{Loops: 2})
+	_, e := startEngine(t, Config{Loops: 2, SpareProcessor: true})
 	if _, err := e.Listen("tcp", "127.0.0.1:0", echoProps()); err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestGOMAXPROCSSetMeanwhileIsKept(t *testing.T) {
 // A listen that fails gives its reservation back.
 func TestFailedListenGivesTheProcessorBack(t *testing.T) {
 	withGOMAXPROCS(t, 2)
-	_, e := startEngine(t, Config{Loops: 2})
+	_, e := startEngine(t, Config{Loops: 2, SpareProcessor: true})
 	if _, err := e.Listen("tcp", "256.0.0.1:0", echoProps()); err == nil {
 		t.Fatal("Listen on 256.0.0.1 succeeded")
 	}

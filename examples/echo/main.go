@@ -25,7 +25,7 @@ import (
 // Start listens on addr with loops event loops (0: one per CPU). The server
 // stops by itself, draining its sockets, when ctx ends.
 func Start(ctx context.Context, addr string, loops int) (*serve.Listening, error) {
-	return serve.Listen(ctx, transport.Config{Loops: loops}, addr,
+	return serve.Listen(ctx, transport.Config{Loops: loops, SpareProcessor: echo.SpareProcessor}, addr,
 		func(*actor.System) *protoactor.Props { return echo.Props() }, transport.WithSocketOptions(echo.Options))
 }
 
