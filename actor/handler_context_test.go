@@ -2,6 +2,7 @@ package actor
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -211,6 +212,60 @@ func TestHandlerContextRestartMakesNewActor(t *testing.T) {
 	receive("boom")
 	receive("two")
 	rec.waitFor(t, "two by the second, by the short road", func(m any) bool { return m == "two by incarnation 2, short" })
+}
+
+// parentActor is restartingActor whose first incarnation also spawns a
+// child, which holds its stop until the test lets it go.
+type parentActor struct {
+	restartingActor
+	childStopping chan<- struct{} // the child has begun to stop
+	letChildStop  <-chan struct{}
+}
+
+func (a *parentActor) Receive(ctx protoactor.Context) {
+	if _, ok := ctx.Message().(*protoactor.Started); ok && a.n == 1 {
+		ctx.Spawn(protoactor.PropsFromFunc(func(c protoactor.Context) {
+			if _, ok := c.Message().(*protoactor.Stopping); ok {
+				a.childStopping <- struct{}{}
+				<-a.letChildStop
+			}
+		}))
+	}
+	a.restartingActor.Receive(ctx)
+}
+
+// A restart of an actor with children waits for them to stop (protoactor
+// finishes it on the last child's Terminated): the socket must then, and
+// only then, take the new actor, with the old one's receive timeout
+// cancelled, so reads go to the new actor by the short road.
+func TestHandlerContextRestartWaitsForChildren(t *testing.T) {
+	sys := NewSystem()
+	rec := newRecorder()
+	stopping, letStop := make(chan struct{}, 1), make(chan struct{})
+	var made atomic.Int64
+	props := protoactor.PropsFromProducer(func() protoactor.Actor {
+		return &parentActor{restartingActor: restartingActor{n: made.Add(1), rec: rec}, childStopping: stopping, letChildStop: letStop}
+	})
+	_, _, receive := shortRoadSocket(t, sys, props)
+	receive("one")
+	rec.waitFor(t, "one by the first", func(m any) bool { return m == "one by incarnation 1, protoactor" })
+	receive("boom")
+	select {
+	case <-stopping:
+	case <-time.After(testDeadline):
+		t.Fatal("the restart did not stop the child")
+	}
+	receive("two") // queued while the restart waits for the child
+	rec.add("child let go")
+	close(letStop)
+	rec.waitFor(t, "two by the second, by the short road", func(m any) bool { return m == "two by incarnation 2, short" })
+	all := rec.all()
+	if i := slices.Index(all, any("child let go")); i < 0 || slices.Index(all, any("two by incarnation 2, short")) < i {
+		t.Errorf("the new actor read before the child had stopped: %v", all)
+	}
+	if n := made.Load(); n != 2 {
+		t.Errorf("%d incarnations, want 2", n)
+	}
 }
 
 // decorated is the context a decorator hands the actor.

@@ -157,6 +157,41 @@ func TestTransmitFileHoldsNoPendingBytes(t *testing.T) {
 	}
 }
 
+// The watermarks count what a send holds in memory, as the limits do: a
+// file region's bytes, which the kernel reads from the file, do not make a
+// socket Unwritable, and Unwritable's Pending leaves them out.
+func TestTransmitFileWatermarksIgnoreRegions(t *testing.T) {
+	h := newHarness(t, ConnInfo{}, Options{HighWatermark: 100, LowWatermark: 30}, nil)
+	f, _ := tempFile(t, 64<<10)
+	h.fc.setBudget(0) // the writer stalls: everything stays pending
+	region := new(Overlapped)
+	if err := h.sock.Send(&Send{Buffers: wsabuf.Buffers{[]byte("head")}, File: &FileRegion{File: f, Length: 64 << 10},
+		Overlapped: region, ReplyTo: h.col.pid, Tag: 0}); err != ErrIOPending {
+		t.Fatalf("region send: %v, want ErrIOPending", err)
+	}
+	// 120 bytes of buffers behind it cross the high watermark: the first
+	// Unwritable must come now, counting 4 + 120 held bytes, not before
+	// with the region's 64 KiB.
+	buffers, _ := h.send(1, wsabuf.Buffers{sized(120, 'b')}, 0)
+	u := h.h.waitFor(t, "Unwritable", func(m any) bool { _, ok := m.(*Unwritable); return ok }).(*Unwritable)
+	if u.Pending != 4+120 {
+		t.Errorf("first Unwritable{Pending: %d}, want %d: the head and the buffers, not the region", u.Pending, 4+120)
+	}
+	h.fc.setBudget(-1)
+	h.fc.writable()
+	if n, err := waitOv(t, region); n != 4+64<<10 || err != nil {
+		t.Errorf("region send (%d, %v)", n, err)
+	}
+	if n, err := waitOv(t, buffers); n != 120 || err != nil {
+		t.Errorf("buffers send (%d, %v)", n, err)
+	}
+	w := h.h.waitFor(t, "Writable", func(m any) bool { _, ok := m.(*Writable); return ok }).(*Writable)
+	if w.Pending > 30 {
+		t.Errorf("Writable{Pending: %d}, want <= 30", w.Pending)
+	}
+	h.checkOnce(2)
+}
+
 // sendfile may stop short of what it was asked for with no error: that is
 // not a full socket, so the writer goes on without waiting for Writable.
 func TestTransmitFileShortCountGoesOn(t *testing.T) {
