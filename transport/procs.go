@@ -17,7 +17,7 @@ import (
 // GOMAXPROCS 2, for overlap and raw gnet alike; a goroutine-per-connection
 // net.Conn server was unchanged by it. The P is not free: goroutines that
 // keep busy get it too, and run beside the loops on CPUs the loops need
-// (Config.SpareProcessor says what that cost fan-in).
+// (Config.SpareProcessor says what that cost a broadcaster).
 //
 // So while the loops of engines with Config.SpareProcessor run, the process
 // keeps GOMAXPROCS at least one above them: procs raises it as loops start
