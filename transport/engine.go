@@ -24,19 +24,23 @@ type Config struct {
 	// Loops is the number of event loops per listener (and for dialing).
 	// Default: the number of CPUs.
 	Loops int
-	// SpareProcessor keeps GOMAXPROCS one above the engine's loops while
-	// they run: it raises it if it must, and puts back the value it found
-	// when they stop, unless it was changed meanwhile (the GOMAXPROCS
-	// environment variable, when set, is left alone). To the Go runtime a
-	// loop waiting for events is in a system call; with no processor (P)
-	// spare, the runtime takes a waiting loop's P away at nearly every wait.
-	// A server driven by what it reads gains: in bench/'s echo on 2 CPUs
-	// with 2 loops, CPU per message fell 7-12% at 100, 1,000 and 50
-	// connections (overlap with and without it in the same run). Goroutines
-	// that keep busy get the P too, and run beside the loops on CPUs the
-	// loops need: bench/'s broadcaster, sending to 1,000 sockets 1,000 times
-	// a second, used 17% more CPU per message with it (and 11% less at 100
-	// sockets). Off by default: it changes a setting of the whole process.
+	// SpareProcessor keeps GOMAXPROCS one above the event loops running
+	// (those of every listener and of the dialer, counted with those of
+	// other engines that ask the same): it raises GOMAXPROCS if it must,
+	// and puts back the value it found when the last of those loops stops,
+	// unless GOMAXPROCS was changed meanwhile. When the GOMAXPROCS
+	// environment variable is set, GOMAXPROCS is left alone.
+	//
+	// To the Go runtime a loop waiting for events is in a system call; with
+	// no processor (P) idle, the runtime takes a waiting loop's P away at
+	// nearly every wait. A server driven by what it reads gains: in bench/'s
+	// echo on 2 CPUs with 2 loops, CPU per message fell 7-12% at 100, 1,000
+	// and 50 connections (overlap with and without it in the same run).
+	// Goroutines that keep busy get the P too, and run beside the loops on
+	// CPUs the loops need: bench/'s broadcaster, sending to 1,000 sockets
+	// 1,000 times a second, used 17% more CPU per message with it (and 11%
+	// less at 100 sockets). Off by default: it changes a setting of the
+	// whole process. See transport/procs.go.
 	SpareProcessor bool
 	// Logger receives the engine's and gnet's log records; default: the
 	// System's logger (quiet unless the caller gave one).
@@ -62,16 +66,16 @@ type Engine struct {
 	log   *slog.Logger
 	watch *watcher
 
-	mu          sync.Mutex
-	listeners   []*Listener
-	client      *gnet.Client
-	cbridge     *bridge
-	clientProcs func() // gives back the client's loops' spare P
-	stopped     bool
-	live        map[*actor.Socket]struct{} // guarded by mu; open sockets
-	drained     chan struct{}              // closed when live empties during Stop
-	done        chan struct{}              // closed when Stop has finished
-	stopErr     error                      // Stop's result, set before done closes
+	mu             sync.Mutex
+	listeners      []*Listener
+	client         *gnet.Client
+	cbridge        *bridge
+	clientReleaseP func() // gives back the client's loops' spare P
+	stopped        bool
+	live           map[*actor.Socket]struct{} // guarded by mu; open sockets
+	drained        chan struct{}              // closed when live empties during Stop
+	done           chan struct{}              // closed when Stop has finished
+	stopErr        error                      // Stop's result, set before done closes
 }
 
 // NewEngine makes an engine for sys.
@@ -160,7 +164,7 @@ type Listener struct {
 	done chan error // gnet.Run's result
 	sock *actor.Socket
 
-	releaseProcs func() // gives back the loops' spare P (reserveProcs)
+	releaseP func() // gives back the loops' spare P (Engine.spareP)
 }
 
 // Option adjusts one Listen or Dial.
@@ -212,7 +216,7 @@ func (e *Engine) Listen(network, address string, props *protoactor.Props, opts .
 	e.mu.Unlock()
 
 	b := newBridge(e, network, props, sopts)
-	l := &Listener{e: e, b: b, done: make(chan error, 1), releaseProcs: e.reserveProcs(loops)}
+	l := &Listener{e: e, b: b, done: make(chan error, 1), releaseP: e.spareP(loops)}
 	go func() {
 		l.done <- gnet.Run(b, network+"://"+address,
 			gnet.WithMulticore(loops > 1),
@@ -225,7 +229,7 @@ func (e *Engine) Listen(network, address string, props *protoactor.Props, opts .
 	case g := <-b.booted:
 		l.g = g
 	case err := <-l.done:
-		l.releaseProcs()
+		l.releaseP()
 		return nil, &net.OpError{Op: "listen", Net: network, Err: err}
 	}
 	addr, err := boundAddr(l.g, network)
@@ -285,14 +289,13 @@ func boundAddr(g gnet.Engine, network string) (net.Addr, error) {
 	return nil, fmt.Errorf("overlap: unexpected listener address %T", sa)
 }
 
-// reserveProcs leaves a P spare beside loops more event loops when the
-// engine asks for one (Config.SpareProcessor); the func returned gives it
-// back.
-func (e *Engine) reserveProcs(loops int) func() {
+// spareP leaves a P spare beside loops more event loops when the engine
+// asks for one (Config.SpareProcessor); the func returned gives it back.
+func (e *Engine) spareP(loops int) func() {
 	if !e.cfg.SpareProcessor {
 		return func() {}
 	}
-	return reserveProcs(loops)
+	return acquireSpareP(loops)
 }
 
 // bridges lists the engine's gnet event handlers (for tests).
@@ -324,12 +327,12 @@ func (l *Listener) stop(ctx context.Context) error {
 	var err error
 	select {
 	case err = <-l.done:
+		l.releaseP() // the loops have ended
 	case <-ctx.Done():
-		err = ctx.Err()
+		err = ctx.Err() // the loops may still run: they keep their P
 	}
 	cancel()
 	<-stopped
-	l.releaseProcs()
 	if l.b.unbound != nil {
 		l.b.unbound.Closed(nil) // the loop is gone: no datagram races this
 	}
@@ -379,7 +382,7 @@ func (e *Engine) dialer(network string) (*gnet.Client, error) {
 		return e.client, nil
 	}
 	b := newBridge(e, "", nil, e.cfg.Socket)
-	release := e.reserveProcs(e.cfg.Loops)
+	release := e.spareP(e.cfg.Loops)
 	cli, err := gnet.NewClient(b,
 		gnet.WithMulticore(e.cfg.Loops > 1),
 		gnet.WithNumEventLoop(e.cfg.Loops),
@@ -394,7 +397,7 @@ func (e *Engine) dialer(network string) (*gnet.Client, error) {
 		return nil, err
 	}
 	<-b.booted
-	e.client, e.cbridge, e.clientProcs = cli, b, release
+	e.client, e.cbridge, e.clientReleaseP = cli, b, release
 	return cli, nil
 }
 
@@ -425,7 +428,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 		drained = make(chan struct{})
 		e.drained = drained
 	}
-	listeners, cli, cliProcs := e.listeners, e.client, e.clientProcs
+	listeners, cli, cliReleaseP := e.listeners, e.client, e.clientReleaseP
 	e.mu.Unlock()
 
 	for _, s := range socks {
@@ -448,7 +451,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 		if cerr := cli.Stop(); cerr != nil && err == nil && !strings.Contains(cerr.Error(), "shutdown") {
 			err = cerr
 		}
-		cliProcs()
+		cliReleaseP()
 	}
 	e.watch.stop()
 	e.stopErr = err
