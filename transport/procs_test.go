@@ -8,12 +8,28 @@ import (
 )
 
 // withGOMAXPROCS sets GOMAXPROCS to n, with the environment variable unset,
-// for the test; both are put back at cleanup.
+// for the test; both are put back at cleanup. The spare-P accounting must be
+// clean before the test and again after it (its engines stopped).
 func withGOMAXPROCS(t *testing.T, n int) {
 	t.Helper()
-	t.Setenv("GOMAXPROCS", "") // empty is unset to reserveProcs
+	checkSparePClean(t, "before the test")
+	t.Setenv("GOMAXPROCS", "") // empty is unset to acquireSpareP
 	prev := runtime.GOMAXPROCS(n)
-	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+	t.Cleanup(func() {
+		checkSparePClean(t, "after the test")
+		runtime.GOMAXPROCS(prev)
+	})
+}
+
+// checkSparePClean fails t if some loops are still counted or a GOMAXPROCS
+// of spareP's is still in force.
+func checkSparePClean(t *testing.T, when string) {
+	t.Helper()
+	procs.mu.Lock()
+	defer procs.mu.Unlock()
+	if procs.loops != 0 || procs.set != 0 {
+		t.Errorf("%s: %d loops counted, GOMAXPROCS %d of spareP's in force; want none", when, procs.loops, procs.set)
+	}
 }
 
 // stopNow stops e within the test deadline.
@@ -130,8 +146,29 @@ func TestGOMAXPROCSSetMeanwhileIsKept(t *testing.T) {
 func TestFailedListenGivesTheProcessorBack(t *testing.T) {
 	withGOMAXPROCS(t, 2)
 	_, e := startEngine(t, Config{Loops: 2, SpareProcessor: true})
-	if _, err := e.Listen("tcp", "256.0.0.1:0", echoProps()); err == nil {
-		t.Fatal("Listen on 256.0.0.1 succeeded")
+	if _, err := e.Listen("tcp", "127.0.0.1:99999", echoProps()); err == nil {
+		t.Fatal("Listen on port 99999 succeeded")
 	}
 	wantProcs(t, "after the failed Listen", 2)
+}
+
+// The accounting on its own: loops of several engines add up, a release
+// lowers GOMAXPROCS only as far as the loops still running allow, and a
+// second call of the same release does nothing.
+func TestSparePAccounting(t *testing.T) {
+	withGOMAXPROCS(t, 2)
+	a := acquireSpareP(2)
+	wantProcs(t, "2 loops", 3)
+	b := acquireSpareP(2)
+	wantProcs(t, "4 loops", 5)
+	c := acquireSpareP(1)
+	wantProcs(t, "5 loops", 6)
+	a()
+	wantProcs(t, "3 loops, the first 2 gone", 4)
+	a()
+	wantProcs(t, "the first 2 released again", 4)
+	c()
+	wantProcs(t, "2 loops", 3)
+	b()
+	wantProcs(t, "none", 2)
 }
