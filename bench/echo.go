@@ -218,7 +218,7 @@ func runEchoMatrix(cfg config, letters string) (section, error) {
 			"which count; a server's CPU is taken from before its first turn to after the round's last, so it covers all the work " +
 			"of the messages it counted, and between turns the server is idle. " +
 			"CPU is the server process's user+system time from /proc. Figures are medians over rounds; ratios are medians of per-round ratios. " +
-			"Under each target against net.Conn, a ceiling row gives raw gnet's ratio in its place: what any design on gnet reaches in this run.",
+			"Under each multi-connection target against net.Conn, a ceiling row gives raw gnet's ratio in overlap's place: what any design on gnet reaches in this run.",
 		Header: []string{"scenario", "server", "msgs/s", "MB/s", "p50 µs", "p99 µs", "p999 µs", "server CPU µs/msg",
 			"msgs/s vs net.Conn", "CPU/msg vs net.Conn", "msgs/s vs gnet", "CPU/msg vs gnet"},
 	}

@@ -48,9 +48,10 @@ type section struct {
 
 // ratio is one bar of the chart: overlap's figure over a baseline's, from
 // the same run, oriented so that higher is better for overlap. A ceiling
-// is raw gnet's figure in place of overlap's, against the target of the
-// ratio before it: what any design on gnet reaches there. The report
-// lists it; the chart, which is overlap's, leaves it out.
+// is raw gnet's figure in overlap's place in the ratio listed just before
+// it, whose target it is read against (it has none of its own): what any
+// design on gnet reaches there. The report lists it; the chart, which is
+// overlap's, leaves it out.
 type ratio struct {
 	Label string // "echo b msgs/s vs net.Conn"
 	paired

@@ -36,9 +36,8 @@ import (
 //	         loops, as examples/echo's engine keeps it
 //	         (transport.Config.SpareProcessor).
 //	netconn: a goroutine per connection copying with a 64 KiB buffer, on
-//	         the default GOMAXPROCS (one more P made no difference to it:
-//	         CPU per message 1.70 against 1.71 µs in echo b, 16.65 against
-//	         16.54 in c).
+//	         the default GOMAXPROCS (one more P made no difference to it;
+//	         README, Benchmarks).
 //
 // Every server gets -loops event loops (the number of CPUs by default);
 // on the 2-core machine of the reports, that is two loops sharing the cores
@@ -153,8 +152,9 @@ func runServer(kind, addr string, loops int, mode serverMode, root string, onSto
 		return eng.Stop(context.Background())
 	case "gnet":
 		// One P spare beside the loops when overlap's engine keeps one
-		// (echo, as examples/echo does; transport/procs.go): the ceiling
-		// for a design on gnet runs its loops as well as gnet can be run.
+		// (echo, as examples/echo does), by the rule of transport's
+		// acquireSpareP (transport/procs.go): the ceiling for a design on
+		// gnet runs its loops as well as gnet can be run.
 		// Not in the push modes: there raw gnet's senders have no
 		// backpressure (AsyncWritev calls back once it has copied), and
 		// with a P of their own they outran its loop until it flushed
