@@ -11,6 +11,7 @@ import (
 
 	"github.com/overlapio/overlap/actor"
 	"github.com/overlapio/overlap/internal/leaktest"
+	"github.com/overlapio/overlap/wsabuf"
 )
 
 // The watcher's goroutine waits on Go's netpoller ("IO wait"), not in a
@@ -142,4 +143,42 @@ func goroutineState(fn string) string {
 		return state
 	}
 	return ""
+}
+
+// End to end on a real socket: a send stalled on a full socket buffer, and
+// waiting on the watcher, completes once with ErrConnAborted when the
+// watcher fails, instead of waiting for a Writable that will never come;
+// and the engine still stops.
+func TestWatcherFailureFailsStalledSend(t *testing.T) {
+	_, e, sock, peer := connectedPair(t, "tcp", "127.0.0.1:0", Config{Loops: 1})
+	defer peer.Close() // it never reads: the socket's buffer fills
+	ov := &actor.Overlapped{}
+	payload := make([]byte, 32<<20) // more than loopback's buffers take
+	if err := sock.Send(&actor.Send{Buffers: wsabuf.Buffers{payload}, Overlapped: ov}); err != nil && err != actor.ErrIOPending {
+		t.Fatal(err)
+	}
+	// Wait, with a deadline, until the socket waits on the watcher.
+	deadline := time.Now().Add(testDeadline)
+	for {
+		e.watch.mu.Lock()
+		waiting := len(e.watch.conns)
+		e.watch.mu.Unlock()
+		if waiting == 1 {
+			break
+		}
+		if !ov.Pending() || time.Now().After(deadline) {
+			t.Fatalf("the send never waited on the watcher (pending %v)", ov.Pending())
+		}
+		runtime.Gosched()
+	}
+	_ = e.watch.ep.Close() // not through stop: as if the epoll instance had failed
+	select {
+	case <-ov.Done():
+	case <-time.After(testDeadline):
+		t.Fatal("the stalled send did not complete when the watcher failed")
+	}
+	n, err, _ := ov.Result()
+	if !errors.Is(err, actor.ErrConnAborted) || n >= len(payload) {
+		t.Fatalf("completion (%d of %d bytes, %v), want fewer bytes and ErrConnAborted", n, len(payload), err)
+	}
 }
