@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"runtime"
 	"testing"
@@ -42,6 +43,14 @@ func stopNow(t *testing.T, e *Engine) {
 	}
 }
 
+// listenTCP has e listen on a free loopback port with an echo handler.
+func listenTCP(t *testing.T, e *Engine) {
+	t.Helper()
+	if _, err := e.Listen("tcp", "127.0.0.1:0", echoProps()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func wantProcs(t *testing.T, when string, want int) {
 	t.Helper()
 	if got := runtime.GOMAXPROCS(0); got != want {
@@ -49,35 +58,30 @@ func wantProcs(t *testing.T, when string, want int) {
 	}
 }
 
-// While listeners' loops run, GOMAXPROCS stays one above them; when they
-// stop, it goes back to what the engine found.
+// While listeners' loops run, GOMAXPROCS stays one above them, and when
+// they stop it goes back to what the engine found; a GOMAXPROCS that
+// already leaves a P spare is neither raised nor lowered.
 func TestEngineKeepsAProcessorSpare(t *testing.T) {
-	withGOMAXPROCS(t, 2)
-	_, e := startEngine(t, Config{Loops: 2, SpareProcessor: true})
-	wantProcs(t, "before any loop runs", 2)
-	if _, err := e.Listen("tcp", "127.0.0.1:0", echoProps()); err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		name  string
+		procs int   // GOMAXPROCS before
+		want  []int // after each listener of 2 loops starts
+	}{
+		{"raised", 2, []int{3, 5}},
+		{"enough already", 4, []int{4}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			withGOMAXPROCS(t, c.procs)
+			_, e := startEngine(t, Config{Loops: 2, SpareProcessor: true})
+			wantProcs(t, "before any loop runs", c.procs)
+			for i, want := range c.want {
+				listenTCP(t, e)
+				wantProcs(t, fmt.Sprintf("with %d listeners of 2 loops", i+1), want)
+			}
+			stopNow(t, e)
+			wantProcs(t, "after Stop", c.procs)
+		})
 	}
-	wantProcs(t, "with one listener of 2 loops", 3)
-	if _, err := e.Listen("tcp", "127.0.0.1:0", echoProps()); err != nil {
-		t.Fatal(err)
-	}
-	wantProcs(t, "with two listeners of 2 loops", 5)
-	stopNow(t, e)
-	wantProcs(t, "after Stop", 2)
-}
-
-// A GOMAXPROCS that already leaves a P spare is not touched, and is not
-// lowered at Stop.
-func TestEngineLeavesEnoughProcessorsAlone(t *testing.T) {
-	withGOMAXPROCS(t, 4)
-	_, e := startEngine(t, Config{Loops: 2, SpareProcessor: true})
-	if _, err := e.Listen("tcp", "127.0.0.1:0", echoProps()); err != nil {
-		t.Fatal(err)
-	}
-	wantProcs(t, "with 2 loops", 4)
-	stopNow(t, e)
-	wantProcs(t, "after Stop", 4)
 }
 
 // The dialing client's loops get their spare P too.
@@ -133,9 +137,7 @@ func TestGOMAXPROCSLeftAloneWhenAsked(t *testing.T) {
 func TestGOMAXPROCSSetMeanwhileIsKept(t *testing.T) {
 	withGOMAXPROCS(t, 2)
 	_, e := startEngine(t, Config{Loops: 2, SpareProcessor: true})
-	if _, err := e.Listen("tcp", "127.0.0.1:0", echoProps()); err != nil {
-		t.Fatal(err)
-	}
+	listenTCP(t, e)
 	wantProcs(t, "with 2 loops", 3)
 	runtime.GOMAXPROCS(6)
 	stopNow(t, e)
