@@ -193,10 +193,8 @@ func (s *Socket) writeGather() {
 	s.afterWrite(n, total, err)
 }
 
-// writeOne writes a send that cannot share a writev: one with flags (MSG_OOB
-// goes out after everything before it, which the queue order guarantees),
-// a TrySend that must not wait, or one with a file region (its segments
-// here, then the file by writeFile).
+// writeOne writes a send that is alone (sendOp.alone): its segments here,
+// then its file region, if any, by writeFile.
 func (s *Socket) writeOne(op *sendOp) {
 	if op.file != nil && op.sent >= op.fileStart() {
 		s.writeFile(op)
@@ -251,8 +249,9 @@ const maxSendFile = 0x7ffff000
 
 // maxMergedFile bounds how far writeFile extends a call over the regions
 // behind the head: the kernel takes about a socket buffer's worth per call
-// anyway (Go's own sendfile loop asks for 4 MiB at a time), and the bound
-// keeps the scan of the queue short.
+// anyway (Go's own sendfile loop asks for 4 MiB at a time). The scan of the
+// queue stops after wsabuf.MaxIOV sends too, as a writev's does, so that
+// tiny regions do not make every call walk a long queue.
 const maxMergedFile = 4 << 20
 
 // writeFile sends what is left of op's file region with sendfile, once its
@@ -269,7 +268,8 @@ func (s *Socket) writeFile(op *sendOp) {
 	done := op.sent - op.fileStart()
 	want := int(op.file.Length) - done // > 0: a finished region's send is complete
 	end := op.file.Offset + op.file.Length
-	for i := s.head + 1; i < len(s.act) && want < maxMergedFile; i++ {
+	last := min(len(s.act), s.head+1+wsabuf.MaxIOV)
+	for i := s.head + 1; i < last && want < maxMergedFile; i++ {
 		next := &s.act[i]
 		// (A send with a region has no flags and is no TrySend: see
 		// validateFile.)

@@ -237,10 +237,10 @@ func (op *sendOp) setBuffers(bufs [][]byte) {
 	copy(op.extra.s, bufs)
 }
 
-// validate checks a send against the socket before anything is queued,
-// with what op.start took of it: the copy of its file region, and its Hold
-// (left out when already released).
-func (s *Socket) validate(m *Send, op *sendOp, file *FileRegion) error {
+// validate checks a send against the socket before anything is queued:
+// m, with region, accept's copy of m.File (read when m.File is set), and
+// what op.start took of it, its Hold (left out when already released).
+func (s *Socket) validate(m *Send, op *sendOp, region *FileRegion) error {
 	if !s.cfg.sys.Running() {
 		return ErrNotInitialised
 	}
@@ -260,8 +260,8 @@ func (s *Socket) validate(m *Send, op *sendOp, file *FileRegion) error {
 	} else if m.Flags&MsgPartial != 0 {
 		return ErrOpNotSupported
 	}
-	if file != nil {
-		if err := s.validateFile(m.Flags, file); err != nil {
+	if m.File != nil {
+		if err := s.validateFile(m.Flags, region); err != nil {
 			return err
 		}
 	}
@@ -296,20 +296,18 @@ func (s *Socket) accept(op *sendOp, m *Send, replyTo *protoactor.PID) error {
 	// heap) only once it is valid and not empty: an empty region is a
 	// plain send of the buffers.
 	var region FileRegion
-	var file *FileRegion
 	if m.File != nil {
 		region = *m.File
-		file = &region
 	}
 	if err == nil {
-		err = s.validate(m, op, file)
+		err = s.validate(m, op, &region)
 	}
 	if err != nil {
 		s.cfg.sys.complete(s.pid, op, 0, err)
 		return err
 	}
 	op.setBuffers(m.Buffers)
-	if file != nil && region.Length > 0 {
+	if m.File != nil && region.Length > 0 {
 		op.file = new(FileRegion)
 		*op.file = region
 		op.size += int(region.Length)
