@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/overlapio/overlap/internal/testfile"
@@ -277,83 +278,93 @@ func TestTransmitFileEmptyRegion(t *testing.T) {
 func TestTransmitFileContiguousRegionsShareACall(t *testing.T) {
 	h := newHarness(t, ConnInfo{}, Options{}, nil)
 	f, data := tempFile(t, 10_000)
-	h.fc.setBudget(0) // the writer stalls until all are queued
 	sends := []struct {
 		head        string
 		off, length int64
 	}{{"", 0, 1000}, {"", 1000, 1000}, {"", 2000, 500}, {"", 5000, 1000}, {"h", 6000, 1000}}
-	var ovs []*Overlapped
-	for i, sd := range sends {
-		ov := new(Overlapped)
-		m := &Send{File: &FileRegion{File: f, Offset: sd.off, Length: sd.length}, Overlapped: ov, ReplyTo: h.col.pid, Tag: i}
+	var ms []*Send
+	for _, sd := range sends {
+		m := &Send{File: &FileRegion{File: f, Offset: sd.off, Length: sd.length}}
 		if sd.head != "" {
 			m.Buffers = wsabuf.Buffers{[]byte(sd.head)}
 		}
-		if err := h.sock.Send(m); err != ErrIOPending {
-			t.Fatal(err)
-		}
-		ovs = append(ovs, ov)
+		ms = append(ms, m)
 	}
-	h.fc.setBudget(-1)
-	h.fc.writable()
+	ovs := queueSends(t, h, ms, 0)
 	for i, ov := range ovs {
 		want := len(sends[i].head) + int(sends[i].length)
 		if n, err := waitOv(t, ov); n != want || err != nil {
 			t.Errorf("send %d: completion (%d, %v), want (%d, nil)", i, n, err, want)
 		}
 	}
-	h.checkOnce(len(sends))
-	checkTagOrder(t, h.col.completions(), len(sends))
+	checkInOrder(t, h.checkOnce(len(sends)))
 	want := string(data[:2500]) + string(data[5000:6000]) + "h" + string(data[6000:7000])
 	if got := string(h.fc.wireBytes()); got != want {
 		t.Errorf("wire: %d bytes, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
 	}
+	if got := sendfileOffers(h.fc); !slices.Equal(got, []int{2500, 1000, 1000}) {
+		t.Errorf("sendfile calls offered %v bytes, want [2500 1000 1000]: the three contiguous regions in one call", got)
+	}
+}
+
+// checkInOrder asserts that the completions came in tag order.
+func checkInOrder(t *testing.T, cs []*Completion) {
+	t.Helper()
+	if got := tags(cs); !ascending(got) {
+		t.Errorf("completions in tag order %v, want ascending", got)
+	}
+}
+
+// sendfileOffers is what each sendfile call that took bytes was offered.
+func sendfileOffers(fc *fakeConn) []int {
 	var offered []int
-	for _, c := range h.fc.callLog() {
+	for _, c := range fc.callLog() {
 		if c.Op == "sendfile" && c.N > 0 {
 			offered = append(offered, c.Offered)
 		}
 	}
-	if len(offered) != 3 || offered[0] != 2500 || offered[1] != 1000 || offered[2] != 1000 {
-		t.Errorf("sendfile calls offered %v bytes, want [2500 1000 1000]: the three contiguous regions in one call", offered)
-	}
+	return offered
 }
 
-// checkTagOrder asserts that the completions came in tag order 0..n-1.
-func checkTagOrder(t *testing.T, got []*Completion, n int) {
+// queueSends submits ms while the writer is stalled (submitStalled), then
+// lets it go with per bytes a call (0: all it is offered).
+func queueSends(t *testing.T, h *harness, ms []*Send, per int) []*Overlapped {
 	t.Helper()
-	if len(got) != n {
-		t.Fatalf("%d completions, want %d", len(got), n)
-	}
-	for i, c := range got {
-		if c.Tag != i {
-			t.Fatalf("completion %d has tag %v: out of order", i, c.Tag)
-		}
-	}
-}
-
-// queueRegions submits back-to-back regions of f of the given lengths from
-// offset 0, each a send of its own tagged by its index, while the writer is
-// stalled, then lets it go with per bytes a call (0: all it is offered).
-func queueRegions(t *testing.T, h *harness, f *os.File, lengths []int64, per int) []*Overlapped {
-	t.Helper()
-	h.fc.setBudget(0)
-	var ovs []*Overlapped
-	var off int64
-	for i, n := range lengths {
-		ov := new(Overlapped)
-		if err := h.sock.Send(&Send{File: &FileRegion{File: f, Offset: off, Length: n}, Overlapped: ov, ReplyTo: h.col.pid, Tag: i}); err != ErrIOPending {
-			t.Fatal(err)
-		}
-		off += n
-		ovs = append(ovs, ov)
-	}
+	ovs := submitStalled(t, h, ms)
 	if per > 0 {
 		h.fc.setPerCall(per)
 	}
 	h.fc.setBudget(-1)
 	h.fc.writable()
 	return ovs
+}
+
+// submitStalled stalls the writer and submits ms, each tagged by its index
+// with an Overlapped of its own.
+func submitStalled(t *testing.T, h *harness, ms []*Send) []*Overlapped {
+	t.Helper()
+	h.fc.setBudget(0)
+	var ovs []*Overlapped
+	for i, m := range ms {
+		m.Overlapped, m.ReplyTo, m.Tag = new(Overlapped), h.col.pid, i
+		if err := h.sock.Send(m); err != ErrIOPending {
+			t.Fatal(err)
+		}
+		ovs = append(ovs, m.Overlapped)
+	}
+	return ovs
+}
+
+// regions is sends of back-to-back regions of f of the given lengths, from
+// offset 0.
+func regions(f *os.File, lengths []int64) []*Send {
+	var ms []*Send
+	var off int64
+	for _, n := range lengths {
+		ms = append(ms, &Send{File: &FileRegion{File: f, Offset: off, Length: n}})
+		off += n
+	}
+	return ms
 }
 
 // Short counts that end inside a merged run, at every kind of place, lose
@@ -367,14 +378,13 @@ func TestTransmitFileMergedShortCounts(t *testing.T) {
 		h.fc.shortNil = true // short counts come with no error, as sendfile's do
 		h.fc.mu.Unlock()
 		h.fc.setAutoWake(true)
-		ovs := queueRegions(t, h, f, lengths, per)
+		ovs := queueSends(t, h, regions(f, lengths), per)
 		for i, ov := range ovs {
 			if n, err := waitOv(t, ov); n != int(lengths[i]) || err != nil {
 				t.Errorf("%d a call, send %d: completion (%d, %v), want (%d, nil)", per, i, n, err, lengths[i])
 			}
 		}
-		h.checkOnce(len(lengths))
-		checkTagOrder(t, h.col.completions(), len(lengths))
+		checkInOrder(t, h.checkOnce(len(lengths)))
 		if got := h.fc.wireBytes(); string(got) != string(data) {
 			t.Errorf("%d a call: wire %d bytes, want %d (first difference at %d)", per, len(got), len(data), firstDiff(string(got), string(data)))
 		}
@@ -388,7 +398,7 @@ func TestTransmitFileMergedShortCounts(t *testing.T) {
 func TestTransmitFileMergedFileEndsInSecond(t *testing.T) {
 	h := newHarness(t, ConnInfo{}, Options{}, nil)
 	f, data := tempFile(t, 1500)
-	ovs := queueRegions(t, h, f, []int64{1000, 1000, 1000}, 0)
+	ovs := queueSends(t, h, regions(f, []int64{1000, 1000, 1000}), 0)
 	want := []struct {
 		n   int
 		err error
@@ -399,8 +409,7 @@ func TestTransmitFileMergedFileEndsInSecond(t *testing.T) {
 			t.Errorf("send %d: completion (%d, %v), want (%d, %v)", i, n, err, want[i].n, want[i].err)
 		}
 	}
-	h.checkOnce(3)
-	checkTagOrder(t, h.col.completions(), 3)
+	checkInOrder(t, h.checkOnce(3))
 	if got := h.fc.wireBytes(); string(got) != string(data) {
 		t.Errorf("wire: %d bytes, want the file's %d", len(got), len(data))
 	}
@@ -415,17 +424,10 @@ func TestTransmitFileMergeStopsAtAnotherFile(t *testing.T) {
 	h := newHarness(t, ConnInfo{}, Options{}, nil)
 	f, data := tempFile(t, 2000)
 	g, other := tempFile(t, 2000)
-	h.fc.setBudget(0)
-	var ovs []*Overlapped
-	for i, file := range []*os.File{f, g} {
-		ov := new(Overlapped)
-		if err := h.sock.Send(&Send{File: &FileRegion{File: file, Offset: int64(i) * 1000, Length: 1000}, Overlapped: ov, ReplyTo: h.col.pid, Tag: i}); err != ErrIOPending {
-			t.Fatal(err)
-		}
-		ovs = append(ovs, ov)
-	}
-	h.fc.setBudget(-1)
-	h.fc.writable()
+	ovs := queueSends(t, h, []*Send{
+		{File: &FileRegion{File: f, Offset: 0, Length: 1000}},
+		{File: &FileRegion{File: g, Offset: 1000, Length: 1000}},
+	}, 0)
 	for i, ov := range ovs {
 		if n, err := waitOv(t, ov); n != 1000 || err != nil {
 			t.Errorf("send %d: completion (%d, %v), want (1000, nil)", i, n, err)
@@ -435,14 +437,8 @@ func TestTransmitFileMergeStopsAtAnotherFile(t *testing.T) {
 	if got, want := string(h.fc.wireBytes()), string(data[:1000])+string(other[1000:2000]); got != want {
 		t.Errorf("wire: %d bytes, want %d (first difference at %d)", len(got), len(want), firstDiff(got, want))
 	}
-	var offered []int
-	for _, c := range h.fc.callLog() {
-		if c.Op == "sendfile" && c.N > 0 {
-			offered = append(offered, c.Offered)
-		}
-	}
-	if len(offered) != 2 || offered[0] != 1000 || offered[1] != 1000 {
-		t.Errorf("sendfile calls offered %v bytes, want [1000 1000]: one call a file", offered)
+	if got := sendfileOffers(h.fc); !slices.Equal(got, []int{1000, 1000}) {
+		t.Errorf("sendfile calls offered %v bytes, want [1000 1000]: one call a file", got)
 	}
 }
 
@@ -479,5 +475,66 @@ func TestTransmitFileAbortHalfSent(t *testing.T) {
 	h.checkOnce(2)
 	if got := string(h.fc.wireBytes()); got != "head"+string(data[:3000]) {
 		t.Errorf("wire: %d bytes, want %d", len(got), 4+3000)
+	}
+}
+
+// An empty region with no buffers is a zero-byte send (clause 3): between
+// two contiguous regions it completes with 0 bytes in its place, makes no
+// sendfile call, and the regions around it each get a call of their own.
+func TestTransmitFileEmptySendBetweenRegions(t *testing.T) {
+	h := newHarness(t, ConnInfo{}, Options{}, nil)
+	f, data := tempFile(t, 2000)
+	ovs := queueSends(t, h, []*Send{
+		{File: &FileRegion{File: f, Offset: 0, Length: 1000}},
+		{File: &FileRegion{File: f, Offset: 1000, Length: 0}},
+		{File: &FileRegion{File: f, Offset: 1000, Length: 1000}},
+	}, 0)
+	for i, want := range []int{1000, 0, 1000} {
+		if n, err := waitOv(t, ovs[i]); n != want || err != nil {
+			t.Errorf("send %d: completion (%d, %v), want (%d, nil)", i, n, err, want)
+		}
+	}
+	checkInOrder(t, h.checkOnce(3))
+	if got := string(h.fc.wireBytes()); got != string(data) {
+		t.Errorf("wire: %d bytes, want the file's %d", len(got), len(data))
+	}
+	if got := sendfileOffers(h.fc); !slices.Equal(got, []int{1000, 1000}) {
+		t.Errorf("sendfile calls offered %v bytes, want [1000 1000]", got)
+	}
+}
+
+// Clause 14 with merged regions: a merged call can leave the send behind
+// the head partly written. Flush then aborts only the sends not yet
+// started; the partly written one goes on and completes whole.
+func TestTransmitFileFlushAfterMergedPartial(t *testing.T) {
+	h := newHarness(t, ConnInfo{}, Options{}, nil)
+	f, data := tempFile(t, 3000)
+	ovs := submitStalled(t, h, regions(f, []int64{1000, 1000, 1000}))
+	h.fc.setBudget(1500) // one merged call stops inside the second region
+	h.fc.writable()
+	if n, err := waitOv(t, ovs[0]); n != 1000 || err != nil {
+		t.Fatalf("send 0: completion (%d, %v), want (1000, nil)", n, err)
+	}
+	h.fc.waitAwait(t)
+	if err := h.sock.Flush(); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if n, err := waitOv(t, ovs[2]); n != 0 || !errors.Is(err, ErrOperationAborted) {
+		t.Errorf("send 2, not started: (%d, %v), want (0, ErrOperationAborted)", n, err)
+	}
+	if _, _, done := ovs[1].Result(); done {
+		t.Fatal("the partly written send was flushed")
+	}
+	h.fc.setBudget(-1)
+	h.fc.writable()
+	if n, err := waitOv(t, ovs[1]); n != 1000 || err != nil {
+		t.Errorf("send 1, partly written: (%d, %v), want (1000, nil)", n, err)
+	}
+	h.checkOnce(3)
+	if got := string(h.fc.wireBytes()); got != string(data[:2000]) {
+		t.Errorf("wire: %d bytes, want the first 2,000 of the file", len(got))
+	}
+	if got := sendfileOffers(h.fc); len(got) == 0 || got[0] != 3000 {
+		t.Errorf("sendfile calls offered %v bytes, want the first to offer all three regions (3000)", got)
 	}
 }
