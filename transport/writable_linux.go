@@ -84,6 +84,11 @@ func (w *watcher) arm(c *gconn) error {
 		err = w.ctl(unix.EPOLL_CTL_ADD, c.fd, &ev)
 	}
 	if err != nil {
+		w.mu.Lock()
+		if w.conns[fd] == c {
+			delete(w.conns, fd) // no Writable will come for it
+		}
+		w.mu.Unlock()
 		return err
 	}
 	c.watched = true
@@ -125,6 +130,7 @@ func (w *watcher) ctl(op int, fd int32, ev *unix.EpollEvent) error {
 func (w *watcher) run(rc syscall.RawConn) {
 	defer close(w.done)
 	events := make([]unix.EpollEvent, 128)
+	ready := make([]*gconn, 0, len(events))
 	var n int
 	var werr error
 	take := func(fd uintptr) bool {
@@ -144,14 +150,21 @@ func (w *watcher) run(rc syscall.RawConn) {
 			w.fail(err)
 			return
 		}
+		// The registrations are one-shot: a connection whose event came
+		// waits no more until it arms again.
+		ready = ready[:0]
+		w.mu.Lock()
 		for _, ev := range events[:n] {
-			w.mu.Lock()
-			c := w.conns[ev.Fd]
-			w.mu.Unlock()
-			if c != nil {
-				w.notify(c)
+			if c := w.conns[ev.Fd]; c != nil {
+				delete(w.conns, ev.Fd)
+				ready = append(ready, c)
 			}
 		}
+		w.mu.Unlock()
+		for _, c := range ready {
+			w.notify(c)
+		}
+		clear(ready)
 	}
 }
 
