@@ -91,6 +91,9 @@ func (g *gconn) Writev(iov [][]byte) (int, error) {
 		testHookWritev(len(iov), n)
 	}
 	if err != nil {
+		if err == unix.EAGAIN {
+			return n, err // a full socket, at every partial write: no wrapper to allocate
+		}
 		return n, os.NewSyscallError("writev", err)
 	}
 	return n, nil
