@@ -234,21 +234,21 @@ func (e *Engine) Listen(network, address string, props *protoactor.Props, opts .
 	}
 	addr, err := boundAddr(l.g, network)
 	if err != nil {
-		l.stop(context.Background())
+		l.stop()
 		return nil, err
 	}
 	l.addr = addr
 	if b.unbound != nil {
 		l.sock = b.unbound.Socket()
 	} else if b.bootErr != nil {
-		l.stop(context.Background())
+		l.stop()
 		return nil, b.bootErr
 	}
 	e.mu.Lock()
 	if e.stopped {
 		// Stop ran while this listener started: it would outlive the engine.
 		e.mu.Unlock()
-		_ = l.stop(context.Background())
+		_ = l.stop()
 		return nil, actor.ErrNotInitialised
 	}
 	e.listeners = append(e.listeners, l)
@@ -317,20 +317,15 @@ func (l *Listener) Addr() net.Addr { return l.addr }
 
 // stop ends the listener's gnet engine; its open connections close and their
 // pending sends complete with ErrOperationAborted.
-func (l *Listener) stop(ctx context.Context) error {
-	stopCtx, cancel := context.WithCancel(ctx)
+func (l *Listener) stop() error {
+	stopCtx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
 		_ = l.g.Stop(stopCtx) // polls every 500 ms; we wait on Run instead
 	}()
-	var err error
-	select {
-	case err = <-l.done:
-		l.releaseP() // the loops have ended
-	case <-ctx.Done():
-		err = ctx.Err() // the loops may still run: they keep their P
-	}
+	err := <-l.done
+	l.releaseP() // the loops have ended
 	cancel()
 	<-stopped
 	if l.b.unbound != nil {
@@ -443,7 +438,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 		}
 	}
 	for _, l := range listeners {
-		if lerr := l.stop(context.Background()); lerr != nil && err == nil {
+		if lerr := l.stop(); lerr != nil && err == nil {
 			err = lerr
 		}
 	}
