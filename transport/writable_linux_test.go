@@ -146,16 +146,19 @@ func goroutineState(fn string) string {
 }
 
 // End to end on a real socket: a send stalled on a full socket buffer, and
-// waiting on the watcher, completes once with ErrConnAborted when the
-// watcher fails, instead of waiting for a Writable that will never come;
-// and the engine still stops.
+// waiting on the watcher, completes with ErrConnAborted when the watcher
+// fails, instead of waiting for a Writable that will never come, and so
+// does the send queued behind it, with 0 bytes; the engine still stops.
 func TestWatcherFailureFailsStalledSend(t *testing.T) {
-	_, e, sock, peer := connectedPair(t, "tcp", "127.0.0.1:0", Config{Loops: 1})
+	_, e, sock, peer := connectedPair(t, "tcp", "127.0.0.1:0", Config{Loops: 1},
+		WithSocketOptions(actor.Options{MaxPendingBytes: 64 << 20})) // room for the send behind
 	defer peer.Close() // it never reads: the socket's buffer fills
-	ov := &actor.Overlapped{}
+	ov, behind := &actor.Overlapped{}, &actor.Overlapped{}
 	payload := make([]byte, 32<<20) // more than loopback's buffers take
-	if err := sock.Send(&actor.Send{Buffers: wsabuf.Buffers{payload}, Overlapped: ov}); err != nil && err != actor.ErrIOPending {
-		t.Fatal(err)
+	for _, m := range []*actor.Send{{Buffers: wsabuf.Buffers{payload}, Overlapped: ov}, {Buffers: wsabuf.Buffers{payload[:1024]}, Overlapped: behind}} {
+		if err := sock.Send(m); err != nil && err != actor.ErrIOPending {
+			t.Fatal(err)
+		}
 	}
 	// Wait, with a deadline, until the socket waits on the watcher.
 	deadline := time.Now().Add(testDeadline)
@@ -180,5 +183,13 @@ func TestWatcherFailureFailsStalledSend(t *testing.T) {
 	n, err, _ := ov.Result()
 	if !errors.Is(err, actor.ErrConnAborted) || n >= len(payload) {
 		t.Fatalf("completion (%d of %d bytes, %v), want fewer bytes and ErrConnAborted", n, len(payload), err)
+	}
+	select {
+	case <-behind.Done():
+	case <-time.After(testDeadline):
+		t.Fatal("the send queued behind it did not complete")
+	}
+	if n, err, _ := behind.Result(); n != 0 || !errors.Is(err, actor.ErrConnAborted) {
+		t.Errorf("the send behind: (%d, %v), want (0, ErrConnAborted)", n, err)
 	}
 }
