@@ -145,6 +145,7 @@ func (p *phase) drain(idle <-chan struct{}, errc <-chan error, timeout time.Dura
 func (p *phase) stop() {
 	p.mu.Lock()
 	p.stopped = true
+	p.open.Store(false) // Pass's fast path must not let a worker through
 	close(p.opened)
 	p.opened = make(chan struct{})
 	p.mu.Unlock()

@@ -149,3 +149,17 @@ func TestEchoFamily(t *testing.T) {
 	}
 	checkSection(t, sec, "overlap", "gnet", "netconn")
 }
+
+// stop ends the run even while the gate is open: a worker's next Pass
+// returns false, not a last exchange.
+func TestPhaseStopWithTheGateOpen(t *testing.T) {
+	p := newPhase(1)
+	p.openGate()
+	if !p.Pass() {
+		t.Fatal("Pass through an open gate returned false")
+	}
+	p.stop()
+	if p.Pass() {
+		t.Error("Pass after stop, with the gate open, let the worker go on")
+	}
+}
