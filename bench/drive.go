@@ -240,17 +240,6 @@ func (l *lane) turn(d time.Duration) (time.Duration, error) {
 // cpu is the server process's CPU time so far.
 func (l *lane) cpu() (cpuTimes, error) { return cpuTime(l.srv.cmd.Process.Pid) }
 
-// err is the error of a worker that failed before the end and that no
-// wait has taken yet, if any.
-func (l *lane) err() error {
-	select {
-	case err := <-l.errc:
-		return err
-	default:
-		return nil
-	}
-}
-
 // close ends the lane's run: the connections close, and the workers,
 // blocked on them or not, return.
 func (l *lane) close() {
