@@ -247,40 +247,38 @@ func runEchoMatrix(cfg config, letters string) (section, error) {
 				fmt.Sprintf("%.2f", pairedRatio(f.rate, gn.rate).Value), fmt.Sprintf("%.2f", pairedRatio(f.cpu, gn.cpu).Value),
 			})
 		}
-		o := fig["overlap"]
-		if o == nil {
-			continue
-		}
-		id := "echo " + sc.Name[:1]
-		multi := sc.Conns > 1
-		sec.Ratios = append(sec.Ratios,
-			ratio{Label: id + " msgs/s vs net.Conn", paired: pairedRatio(o.rate, nc.rate), Target: target(multi, 1.0)})
-		if multi {
-			sec.Ratios = append(sec.Ratios, ratio{Label: id + " ↳ ceiling: raw gnet's msgs/s vs net.Conn", paired: pairedRatio(gn.rate, nc.rate), Ceiling: true})
-		}
-		sec.Ratios = append(sec.Ratios,
-			ratio{Label: id + " net.Conn CPU/msg ÷ overlap's", paired: pairedRatio(nc.cpu, o.cpu), Target: target(multi, 1.0)})
-		if multi {
-			sec.Ratios = append(sec.Ratios, ratio{Label: id + " ↳ ceiling: net.Conn CPU/msg ÷ raw gnet's", paired: pairedRatio(nc.cpu, gn.cpu), Ceiling: true})
-		}
-		sec.Ratios = append(sec.Ratios,
-			ratio{Label: id + " msgs/s vs gnet", paired: pairedRatio(o.rate, gn.rate), Target: 0.95},
-			ratio{Label: id + " gnet CPU/msg ÷ overlap's", paired: pairedRatio(gn.cpu, o.cpu), Target: 0.95},
-		)
-		if !multi {
-			// p50 latency ≤ 1.3× net.Conn's, as net.Conn's over overlap's.
-			sec.Ratios = append(sec.Ratios, ratio{Label: id + " net.Conn p50 ÷ overlap's", paired: pairedRatio(nc.p50, o.p50), Target: 1 / 1.3})
+		if fig["overlap"] != nil {
+			sec.Ratios = append(sec.Ratios, echoRatios(sc, fig)...)
 		}
 	}
 	return sec, nil
 }
 
-// target is t when the target applies, else 0 (none).
-func target(applies bool, t float64) float64 {
-	if applies {
-		return t
+// echoRatios is scenario sc's ratios, with their targets: overlap's
+// against net.Conn and raw gnet, with raw gnet's own ratio against net.Conn
+// as the ceiling under each multi-connection target against net.Conn, and
+// for one connection p50 latency.
+func echoRatios(sc echoScenario, fig byKind) []ratio {
+	o, nc, gn := fig["overlap"], fig["netconn"], fig["gnet"]
+	id := "echo " + sc.Name[:1]
+	if sc.Conns == 1 {
+		return []ratio{
+			{Label: id + " msgs/s vs net.Conn", paired: pairedRatio(o.rate, nc.rate)},
+			{Label: id + " net.Conn CPU/msg ÷ overlap's", paired: pairedRatio(nc.cpu, o.cpu)},
+			{Label: id + " msgs/s vs gnet", paired: pairedRatio(o.rate, gn.rate), Target: 0.95},
+			{Label: id + " gnet CPU/msg ÷ overlap's", paired: pairedRatio(gn.cpu, o.cpu), Target: 0.95},
+			// p50 latency ≤ 1.3× net.Conn's, as net.Conn's over overlap's.
+			{Label: id + " net.Conn p50 ÷ overlap's", paired: pairedRatio(nc.p50, o.p50), Target: 1 / 1.3},
+		}
 	}
-	return 0
+	return []ratio{
+		{Label: id + " msgs/s vs net.Conn", paired: pairedRatio(o.rate, nc.rate), Target: 1},
+		{Label: id + " ↳ ceiling: raw gnet's msgs/s vs net.Conn", paired: pairedRatio(gn.rate, nc.rate), Ceiling: true},
+		{Label: id + " net.Conn CPU/msg ÷ overlap's", paired: pairedRatio(nc.cpu, o.cpu), Target: 1},
+		{Label: id + " ↳ ceiling: net.Conn CPU/msg ÷ raw gnet's", paired: pairedRatio(nc.cpu, gn.cpu), Ceiling: true},
+		{Label: id + " msgs/s vs gnet", paired: pairedRatio(o.rate, gn.rate), Target: 0.95},
+		{Label: id + " gnet CPU/msg ÷ overlap's", paired: pairedRatio(gn.cpu, o.cpu), Target: 0.95},
+	}
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -88,5 +89,42 @@ func TestWriteChartDrawsRanges(t *testing.T) {
 	}
 	if bytes.Contains(b, []byte("ceiling")) {
 		t.Error("the chart draws a ceiling, which is raw gnet's figure, not overlap's")
+	}
+}
+
+// Under each multi-connection target against net.Conn comes raw gnet's
+// ratio in overlap's place, marked a ceiling and with no target of its
+// own; one connection has no such targets, so no ceilings.
+func TestEchoRatiosCeilings(t *testing.T) {
+	fig := byKind{
+		"overlap": {rate: []float64{100}, cpu: []float64{2}, p50: []float64{30}},
+		"gnet":    {rate: []float64{90}, cpu: []float64{2.5}, p50: []float64{30}},
+		"netconn": {rate: []float64{80}, cpu: []float64{4}, p50: []float64{33}},
+	}
+	type row struct {
+		label   string
+		value   float64
+		target  float64
+		ceiling bool
+	}
+	var got []row
+	for _, r := range echoRatios(echoScenario{Name: "b: many", Conns: 100}, fig) {
+		got = append(got, row{r.Label, r.Value, r.Target, r.Ceiling})
+	}
+	want := []row{
+		{"echo b msgs/s vs net.Conn", 100.0 / 80, 1, false},
+		{"echo b ↳ ceiling: raw gnet's msgs/s vs net.Conn", 90.0 / 80, 0, true},
+		{"echo b net.Conn CPU/msg ÷ overlap's", 4.0 / 2, 1, false},
+		{"echo b ↳ ceiling: net.Conn CPU/msg ÷ raw gnet's", 4.0 / 2.5, 0, true},
+		{"echo b msgs/s vs gnet", 100.0 / 90, 0.95, false},
+		{"echo b gnet CPU/msg ÷ overlap's", 2.5 / 2, 0.95, false},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("multi-connection ratios:\n got %v\nwant %v", got, want)
+	}
+	for _, r := range echoRatios(echoScenario{Name: "a: one", Conns: 1}, fig) {
+		if r.Ceiling || (strings.Contains(r.Label, "vs net.Conn") && r.Target != 0) {
+			t.Errorf("one connection: %+v, want no ceiling and no target against net.Conn's msgs/s", r)
+		}
 	}
 }
