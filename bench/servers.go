@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime"
 	"slices"
 	"syscall"
 	"time"
@@ -152,15 +151,14 @@ func runServer(kind, addr string, loops int, mode serverMode, root string, onSto
 		return eng.Stop(context.Background())
 	case "gnet":
 		// One P spare beside the loops when overlap's engine keeps one
-		// (echo, as examples/echo does), by the rule of transport's
-		// acquireSpareP (transport/procs.go): the ceiling for a design on
-		// gnet runs its loops as well as gnet can be run.
-		// Not in the push modes: there raw gnet's senders have no
+		// (echo, as examples/echo does), by transport's own rule: the
+		// ceiling for a design on gnet runs its loops as well as gnet can
+		// be run. Not in the push modes: there raw gnet's senders have no
 		// backpressure (AsyncWritev calls back once it has copied), and
 		// with a P of their own they outran its loop until it flushed
 		// nothing (gather, 64 × 1 KiB: 16 messages a second).
-		if srv.spareP && os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) <= loops {
-			runtime.GOMAXPROCS(loops + 1)
+		if srv.spareP {
+			defer transport.KeepProcessorSpare(loops)()
 		}
 		h := srv.gnet
 		ready := make(chan gnet.Engine, 1)

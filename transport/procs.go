@@ -31,6 +31,14 @@ var procs struct {
 	found int // GOMAXPROCS before spareP first raised it
 }
 
+// KeepProcessorSpare does for loops event loops that no Engine runs (a
+// gnet server of the application's own, beside overlap's or in its place)
+// what Config.SpareProcessor does for an engine's: while they run,
+// GOMAXPROCS stays one above them and every other loop counted this way.
+// Call the returned func when they have stopped; calling it again does
+// nothing.
+func KeepProcessorSpare(loops int) (release func()) { return acquireSpareP(loops) }
+
 // acquireSpareP counts loops more event loops and raises GOMAXPROCS to
 // leave a P spare beside them. The returned func gives them back; calling
 // it again does nothing.
