@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/overlapio/overlap/internal/goroutines"
 	"github.com/overlapio/overlap/wsabuf"
 )
 
@@ -238,14 +238,9 @@ func TestClause14ControlWhileWriterParks(t *testing.T) {
 func waitGoroutineIn(t *testing.T, fn, state string) bool {
 	t.Helper()
 	deadline := time.Now().Add(testDeadline)
-	buf := make([]byte, 1<<20)
 	for time.Now().Before(deadline) {
-		n := runtime.Stack(buf, true)
-		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-			header, _, _ := strings.Cut(g, "\n")
-			if strings.Contains(header, "["+state) && strings.Contains(g, fn+"(") {
-				return true
-			}
+		if goroutines.In(fn, state) {
+			return true
 		}
 		runtime.Gosched()
 	}

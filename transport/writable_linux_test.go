@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/overlapio/overlap/actor"
+	"github.com/overlapio/overlap/internal/goroutines"
 	"github.com/overlapio/overlap/internal/leaktest"
 	"github.com/overlapio/overlap/wsabuf"
 )
@@ -25,18 +26,14 @@ func TestWatcherWaitsInTheNetpoller(t *testing.T) {
 	}
 	defer w.stop()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		state := goroutineState("(*watcher).run")
-		if state == "IO wait" {
-			return
-		}
+	for !goroutines.In("(*watcher).run", "IO wait") {
 		select {
 		case <-w.done:
 			t.Fatalf("the watcher's goroutine ended before stop: %v", w.broken)
 		default:
 		}
-		if state == "syscall" || time.Now().After(deadline) {
-			t.Fatalf("the watcher's goroutine is in state %q, want \"IO wait\"", state)
+		if goroutines.In("(*watcher).run", "syscall") || time.Now().After(deadline) {
+			t.Fatal("the watcher's goroutine is not in \"IO wait\" (in \"syscall\", or not waiting at all)")
 		}
 		runtime.Gosched() // it has not reached its wait yet
 	}
@@ -125,24 +122,6 @@ func TestWatcherArmAfterStop(t *testing.T) {
 		t.Fatalf("epoll_ctl after stop: %v, want errWatcherStopped", err)
 	}
 	w.forget(c)
-}
-
-// goroutineState is the state ("running", "IO wait", "syscall", ...) of the
-// first goroutine whose stack holds fn, or "" if none does.
-func goroutineState(fn string) string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if !strings.Contains(g, fn) {
-			continue
-		}
-		head, _, _ := strings.Cut(g, "\n") // goroutine 7 [IO wait]:
-		_, state, _ := strings.Cut(head, "[")
-		state, _, _ = strings.Cut(state, "]")
-		state, _, _ = strings.Cut(state, ",") // [IO wait, 2 minutes]
-		return state
-	}
-	return ""
 }
 
 // End to end on a real socket: a send stalled on a full socket buffer, and
